@@ -1,0 +1,109 @@
+// Turning executor output into ballots, confidences and evidence (SPEC §5.1).
+
+import type { ConfidenceWeightedConfig, JsonObject, JsonValue, VoteOn } from "../spec/types.js";
+import { compareUtf8 } from "./stochastic.js";
+
+function isPlainObject(v: unknown): v is JsonObject {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Keys in code-point order, no spaces: the same value always gives the same text. */
+export function canonicalJson(value: JsonValue): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  // Code-point order is UTF-8 byte order (UTF-16 unit order differs beyond the BMP).
+  const keys = Object.keys(value).sort(compareUtf8);
+  const parts: string[] = [];
+  for (const key of keys) {
+    const v = value[key];
+    if (v === undefined) continue;
+    parts.push(`${JSON.stringify(key)}:${canonicalJson(v)}`);
+  }
+  return `{${parts.join(",")}}`;
+}
+
+function normalizeText(text: string): string {
+  return text.normalize("NFC").trim().replace(/\s+/gu, " ").toUpperCase();
+}
+
+/**
+ * The ballot value of a raw field, or null for "no vote" (`""`, `{}`, `[]`, null, missing).
+ * Strings, numbers and booleans are case-folded text; objects and arrays are canonical JSON.
+ */
+export function normalizeBallot(value: JsonValue | undefined): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value === "string") {
+    const text = normalizeText(value);
+    return text === "" ? null : text;
+  }
+  if (typeof value === "number" || typeof value === "boolean") {
+    if (typeof value === "number" && !Number.isFinite(value)) return null;
+    return normalizeText(JSON.stringify(value));
+  }
+  if (Array.isArray(value)) return value.length === 0 ? null : canonicalJson(value);
+  if (isPlainObject(value)) return Object.keys(value).length === 0 ? null : canonicalJson(value);
+  return null;
+}
+
+/** The candidate output of a response: `candidate_output` when present, else the response itself. */
+export function extractOutput(response: JsonValue | null): JsonObject | null {
+  if (!isPlainObject(response)) return null;
+  if (Object.hasOwn(response, "candidate_output")) {
+    const inner = response.candidate_output;
+    return isPlainObject(inner) ? inner : null;
+  }
+  return response;
+}
+
+function digestsFrom(refs: JsonValue | undefined, into: string[]): void {
+  if (!Array.isArray(refs)) return;
+  for (const ref of refs) {
+    if (isPlainObject(ref)) pushDigest(ref.digest, into);
+  }
+}
+
+function pushDigest(value: JsonValue | undefined, into: string[]): void {
+  if (typeof value !== "string") return;
+  const digest = value.trim();
+  if (digest !== "" && !into.includes(digest)) into.push(digest);
+}
+
+/** Evidence digests of a step: the response's evidence_refs and the output's evidence_digests/evidence_refs. */
+export function extractEvidence(response: JsonValue | null, output: JsonObject | null): string[] {
+  const digests: string[] = [];
+  if (isPlainObject(response)) digestsFrom(response.evidence_refs, digests);
+  if (output) {
+    const listed = output.evidence_digests;
+    if (Array.isArray(listed)) for (const d of listed) pushDigest(d, digests);
+    if (output !== response) digestsFrom(output.evidence_refs, digests);
+  }
+  return digests;
+}
+
+/** The first JSON number among the configured fields, else the default; clamped to [0, 1]. */
+export function extractConfidence(
+  output: JsonObject | null,
+  voteOn: VoteOn,
+  config: ConfidenceWeightedConfig,
+): number {
+  const fields = [
+    voteOn === "decision" ? config.decision_confidence_field : config.answer_confidence_field,
+    config.confidence_field,
+  ];
+  let value = config.default_confidence;
+  if (output) {
+    for (const field of fields) {
+      const v = output[field];
+      if (typeof v === "number" && Number.isFinite(v)) {
+        value = v;
+        break;
+      }
+    }
+  }
+  return Math.min(1, Math.max(0, value));
+}
+
+/** True when the output carries the field at all (drives the "no executor returned" warning). */
+export function hasField(output: JsonObject | null, field: string): boolean {
+  return output !== null && Object.hasOwn(output, field) && output[field] !== null;
+}

@@ -1,0 +1,203 @@
+// The long-running `run` commands: worker, watch, exec, and the follower behind `events --follow`.
+// Followers read by seq/state on every NOTIFY nudge and at least every 250 ms (polling is the guarantee).
+import type { Command } from "commander";
+import { getRunResult, getRunView, isTerminalRun, listRunEvents, submitRun } from "../../kernel/index.js";
+import type { RunView } from "../../kernel/result.js";
+import { createLogger } from "../../util/log.js";
+import { resolveWorkerOptions } from "../../worker/options.js";
+import { Worker, type WorkerStore } from "../../worker/worker.js";
+import { withStore } from "../context.js";
+import { intOption } from "../options.js";
+import { globalOptions, printJson } from "../output.js";
+import { loadSubmittableSpec } from "../submit-spec.js";
+
+const FOLLOW_POLL_MS = 250;
+const NO_WORKER_HINT_MS = 10_000;
+export const EXIT_RUN_NOT_FINALIZED = 5;
+export const EXIT_TIMEOUT = 124;
+
+function progressLine(v: RunView): string {
+  const c = v.counts;
+  return `${v.run_id} ${v.status} round ${v.round}: ${c.succeeded} succeeded, ${c.failed} failed, ${c.leased} running, ${c.queued + c.created} queued, ${c.retry_wait} retry_wait, ${c.cancelled} cancelled`;
+}
+
+export interface FollowOptions {
+  timeoutMs?: number;
+  /** Called with each new view (for progress display). */
+  onView?: (view: RunView) => void;
+  signal?: AbortSignal;
+}
+
+/** Follows a run until it is terminal; returns the last view and whether the timeout expired first. */
+export async function followRun(
+  store: WorkerStore,
+  runId: string,
+  opts: FollowOptions = {},
+): Promise<{ view: RunView; timedOut: boolean }> {
+  const deadline = opts.timeoutMs !== undefined ? Date.now() + opts.timeoutMs : Number.POSITIVE_INFINITY;
+  for (;;) {
+    const view = await getRunView(store, runId);
+    opts.onView?.(view);
+    if (isTerminalRun(view.status)) return { view, timedOut: false };
+    const left = deadline - Date.now();
+    if (left <= 0 || opts.signal?.aborted) return { view, timedOut: true };
+    await store.waitForNudge(Math.min(FOLLOW_POLL_MS, left), opts.signal);
+  }
+}
+
+/** Stderr progress on a terminal, and a hint when nothing seems to claim the run's steps. */
+function watchReporter(storeDescription: string): (view: RunView) => void {
+  const tty = process.stderr.isTTY === true;
+  const started = Date.now();
+  let hinted = false;
+  let last = "";
+  return (view) => {
+    const line = progressLine(view);
+    if (tty && line !== last) process.stderr.write(`\r\x1b[2K${line}`);
+    last = line;
+    const c = view.counts;
+    const untouched = view.started_at === null && c.leased + c.succeeded + c.failed + c.retry_wait === 0;
+    if (!hinted && view.status === "QUEUED" && untouched && Date.now() - started > NO_WORKER_HINT_MS) {
+      hinted = true;
+      process.stderr.write(
+        `${tty ? "\n" : ""}hint: no step has been claimed for ${NO_WORKER_HINT_MS / 1000} s; no worker seems to serve ${storeDescription}. Start one with: wattswarm run worker\n`,
+      );
+    }
+    if (tty && isTerminalRun(view.status)) process.stderr.write("\n");
+  };
+}
+
+/** Prints NDJSON events from `after` on until the run is terminal and every event is printed. */
+export async function followEvents(store: WorkerStore, runId: string, after: number): Promise<void> {
+  let seq = after;
+  for (;;) {
+    const view = await getRunView(store, runId);
+    const events = await listRunEvents(store, runId, { after: seq, limit: 500 });
+    for (const e of events) process.stdout.write(`${JSON.stringify(e)}\n`);
+    if (events.length > 0) seq = events[events.length - 1]?.seq ?? seq;
+    if (events.length === 500) continue;
+    if (isTerminalRun(view.status) && seq >= (await store.getRun(runId))!.event_seq) return;
+    await store.waitForNudge(FOLLOW_POLL_MS);
+  }
+}
+
+function exitCodeFor(view: RunView): number {
+  return view.status === "FINALIZED" ? 0 : EXIT_RUN_NOT_FINALIZED;
+}
+
+interface WorkerCliOptions {
+  concurrency: number;
+  workerId?: string;
+  pollMs: number;
+  leaseMs: number;
+  heartbeatMs?: number;
+  once?: boolean;
+  exitWhenIdle?: boolean;
+}
+
+/** SIGINT/SIGTERM stop the worker gracefully; a second signal exits at once. */
+function stopOnSignals(stop: () => void): () => void {
+  let signalled = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (signalled) process.exit(signal === "SIGINT" ? 130 : 143);
+    signalled = true;
+    process.stderr.write(`${signal}: finishing in-flight steps (again to exit at once)\n`);
+    stop();
+  };
+  process.on("SIGINT", handler);
+  process.on("SIGTERM", handler);
+  return () => {
+    process.off("SIGINT", handler);
+    process.off("SIGTERM", handler);
+  };
+}
+
+export function registerLive(run: Command): void {
+  run
+    .command("worker")
+    .description("claim and execute steps until SIGINT/SIGTERM")
+    .option("--concurrency <n>", "steps executed at once", intOption(1, 10_000), 16)
+    .option("--worker-id <id>", "name shown in attempts and events")
+    .option("--poll-ms <ms>", "poll interval without NOTIFY", intOption(10), 250)
+    .option("--lease-ms <ms>", "lease length L", intOption(100), 20_000)
+    .option("--heartbeat-ms <ms>", "heartbeat interval H (default L/2; must be < L)", intOption(10))
+    .option("--once", "claim one batch, finish it, exit")
+    .option("--exit-when-idle", "exit when nothing is queued, waiting or leased")
+    .action(async (o: WorkerCliOptions) => {
+      const options = resolveWorkerOptions({
+        concurrency: o.concurrency,
+        pollMs: o.pollMs,
+        leaseMs: o.leaseMs,
+        once: o.once === true,
+        exitWhenIdle: o.exitWhenIdle === true,
+        ...(o.workerId !== undefined ? { workerId: o.workerId } : {}),
+        ...(o.heartbeatMs !== undefined ? { heartbeatMs: o.heartbeatMs } : {}),
+      });
+      await withStore(async (store) => {
+        const worker = new Worker(store, options, { logger: createLogger() });
+        const release = stopOnSignals(() => worker.stop());
+        try {
+          await worker.run();
+        } finally {
+          release();
+        }
+      });
+    });
+
+  run
+    .command("watch")
+    .description(
+      "follow a run until it is terminal and print its RunView (exit 0 FINALIZED, 5 FAILED/CANCELLED)",
+    )
+    .argument("<run_id>")
+    .option("--once", "print the current view at once")
+    .option("--timeout <ms>", "give up after this long (exit 124)", intOption(1))
+    .action(async (runId: string, o: { once?: boolean; timeout?: number }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      await withStore(async (store) => {
+        if (o.once) {
+          printJson(await getRunView(store, runId), g);
+          return;
+        }
+        const follow: FollowOptions = { onView: watchReporter(store.describe()) };
+        if (o.timeout !== undefined) follow.timeoutMs = o.timeout;
+        const { view, timedOut } = await followRun(store, runId, follow);
+        printJson(view, g);
+        process.exitCode = timedOut ? EXIT_TIMEOUT : exitCodeFor(view);
+      });
+    });
+
+  run
+    .command("exec")
+    .description(
+      "submit + kickoff + an in-process worker for this run until it is terminal; prints the result",
+    )
+    .argument("<file>", "a run-spec.json file, or - for stdin")
+    .option("--concurrency <n>", "steps executed at once", intOption(1, 10_000), 16)
+    .action(async (file: string, o: { concurrency: number }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      await withStore(async (store) => {
+        const spec = await loadSubmittableSpec(store, file);
+        const submitted = await submitRun(store, spec, true);
+        if (!submitted.created)
+          process.stderr.write(`run ${spec.run_id} already exists with this spec; following it\n`);
+        const worker = new Worker(
+          store,
+          resolveWorkerOptions({ concurrency: o.concurrency, runId: spec.run_id, pollMs: 50 }),
+          { logger: createLogger({ level: process.env.WATTSWARM_LOG_LEVEL ?? "warn" }) },
+        );
+        const working = worker.run();
+        const release = stopOnSignals(() => worker.stop());
+        try {
+          const { view } = await followRun(store, spec.run_id, { onView: watchReporter(store.describe()) });
+          worker.stop();
+          await working;
+          printJson(await getRunResult(store, spec.run_id), g);
+          process.exitCode = exitCodeFor(view);
+        } finally {
+          worker.stop();
+          release();
+        }
+      });
+    });
+}

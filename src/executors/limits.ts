@@ -1,0 +1,256 @@
+// Limits and error classification shared by every executor kind (SPEC §8.4), so http, openai and command
+// report the same codes and the same wording for the same problem.
+import type { JsonObject, JsonValue } from "../spec/types.js";
+import {
+  type AttemptErrorCode,
+  ERROR_TEXT_LIMIT_BYTES,
+  type ExecutionOutcome,
+  MAX_DIGEST_CHARS,
+  MAX_EVIDENCE_DIGESTS,
+  OUTPUT_LIMIT_BYTES,
+} from "./types.js";
+
+export type AttemptFailure = Extract<ExecutionOutcome, { ok: false }>;
+
+/** Retry-After values beyond this are clamped: the kernel never waits longer than 10 min between attempts. */
+export const MAX_RETRY_AFTER_MS = 10 * 60 * 1000;
+
+const MIB = 1024 * 1024;
+
+export function failure(
+  code: AttemptErrorCode,
+  retryable: boolean,
+  error: string,
+  extra: { retry_after_ms?: number; details?: JsonValue } = {},
+): AttemptFailure {
+  return { ok: false, code, retryable, error: cutErrorText(error), ...extra };
+}
+
+function withSource(message: string, source: string | undefined): string {
+  return source ? `${message} (${source})` : message;
+}
+
+function formatSize(bytes: number, limit: number): string {
+  const mib = (bytes / MIB).toFixed(1);
+  // "1.0 MiB > 1 MiB" would read as a contradiction: fall back to bytes when rounding hides the excess.
+  return Number(mib) * MIB > limit ? `${mib} MiB` : `${bytes} bytes`;
+}
+
+function formatLimit(limit: number): string {
+  return limit % MIB === 0 ? `${limit / MIB} MiB` : `${limit} bytes`;
+}
+
+/** OUTPUT_TOO_LARGE naming the limit; `bytes` null when the stream was cut before its end was known. */
+export function outputTooLarge(
+  bytes: number | null,
+  source?: string,
+  limit = OUTPUT_LIMIT_BYTES,
+): AttemptFailure {
+  const size = bytes === null ? "" : `${formatSize(bytes, limit)} `;
+  return failure(
+    "OUTPUT_TOO_LARGE",
+    false,
+    withSource(`OUTPUT_TOO_LARGE: ${size}> ${formatLimit(limit)}`, source),
+  );
+}
+
+export type BodyResult = { ok: true; text: string } | { ok: false; failure: AttemptFailure };
+
+/**
+ * Reads a fetch body with a byte cap. Content-Length is trusted only to refuse early; the stream is counted
+ * regardless, because a server can lie or send no length at all. Read errors (reset, abort) are thrown.
+ */
+export async function readBodyCapped(
+  response: Response,
+  source?: string,
+  limit = OUTPUT_LIMIT_BYTES,
+): Promise<BodyResult> {
+  const declared = Number(response.headers.get("content-length"));
+  if (response.headers.has("content-length") && Number.isFinite(declared) && declared > limit) {
+    await response.body?.cancel().catch(() => {});
+    return { ok: false, failure: outputTooLarge(declared, source, limit) };
+  }
+  const bytes = await readUpTo(response, limit);
+  if (bytes === null) return { ok: false, failure: outputTooLarge(null, source, limit) };
+  return { ok: true, text: new TextDecoder().decode(bytes) };
+}
+
+/** The body's bytes, or null once more than `limit` bytes arrived (the rest is not downloaded). */
+export async function readUpTo(response: Response, limit: number): Promise<Uint8Array | null> {
+  if (!response.body) return new Uint8Array(0);
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+/** The start of a body for an error message: at most `maxBytes`, cut on a character boundary. */
+export async function readBodyPrefix(response: Response, maxBytes: number): Promise<string> {
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  let truncated = false;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      total += value.byteLength;
+      if (total > maxBytes) {
+        truncated = true;
+        await reader.cancel().catch(() => {});
+        break;
+      }
+    }
+  } catch {
+    // A body that breaks mid-way still has a useful start; the status already says what went wrong.
+  }
+  const text = Buffer.concat(chunks, total).toString("utf8").trim();
+  return truncated || Buffer.byteLength(text) > maxBytes ? cutErrorText(text, maxBytes) : text;
+}
+
+export function isPlainObject(value: unknown): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+export type JsonObjectResult = { ok: true; value: JsonObject } | { ok: false; failure: AttemptFailure };
+
+export function parseJsonObject(text: string, source?: string): JsonObjectResult {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    return { ok: false, failure: failure("BAD_OUTPUT", true, withSource(`not JSON: ${reason}`, source)) };
+  }
+  if (!isPlainObject(value)) {
+    const got = value === null ? "null" : Array.isArray(value) ? "an array" : `a ${typeof value}`;
+    return {
+      ok: false,
+      failure: failure("BAD_OUTPUT", true, withSource(`not an object: got ${got}`, source)),
+    };
+  }
+  return { ok: true, value };
+}
+
+function collectDigests(refs: JsonValue | undefined, into: string[]): void {
+  if (!Array.isArray(refs)) return;
+  for (const ref of refs) if (isPlainObject(ref) && typeof ref.digest === "string") into.push(ref.digest);
+}
+
+/**
+ * Every digest an attempt reports, where aggregation reads them: the response's `evidence_refs`, and the
+ * candidate output's `evidence_digests` and `evidence_refs` (a bare output object is its own candidate).
+ */
+export function evidenceDigests(response: JsonObject): string[] {
+  const digests: string[] = [];
+  let output: JsonValue | undefined = response;
+  if (Object.hasOwn(response, "candidate_output")) {
+    collectDigests(response.evidence_refs, digests);
+    output = response.candidate_output;
+  }
+  if (isPlainObject(output)) {
+    const listed = output.evidence_digests;
+    if (Array.isArray(listed)) for (const d of listed) if (typeof d === "string") digests.push(d);
+    collectDigests(output.evidence_refs, digests);
+  }
+  return digests;
+}
+
+/** BAD_OUTPUT when the evidence exceeds SPEC §8.4 limits, else null. Distinct digests are counted. */
+export function checkEvidenceLimits(response: JsonObject, source?: string): AttemptFailure | null {
+  const digests = evidenceDigests(response);
+  const long = digests.find((d) => d.length > MAX_DIGEST_CHARS);
+  if (long !== undefined) {
+    const message = `evidence digest of ${long.length} chars > ${MAX_DIGEST_CHARS} chars limit`;
+    return failure("BAD_OUTPUT", true, withSource(message, source));
+  }
+  const distinct = new Set(digests.map((d) => d.trim()).filter((d) => d !== "")).size;
+  if (distinct > MAX_EVIDENCE_DIGESTS) {
+    const message = `${distinct} evidence digests > ${MAX_EVIDENCE_DIGESTS} per attempt limit`;
+    return failure("BAD_OUTPUT", true, withSource(message, source));
+  }
+  return null;
+}
+
+/** Cuts to at most `maxBytes` of UTF-8 (ellipsis included) without splitting a character. */
+export function cutErrorText(text: string, maxBytes = ERROR_TEXT_LIMIT_BYTES): string {
+  const bytes = Buffer.from(text, "utf8");
+  if (bytes.length <= maxBytes) return text;
+  const ellipsis = "…";
+  const room = maxBytes - Buffer.byteLength(ellipsis);
+  if (room <= 0) return "";
+  let end = room;
+  // Continuation bytes look like 10xxxxxx: step back to the first byte of the character that does not fit.
+  while (end > 0 && ((bytes[end] ?? 0) & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end).toString("utf8") + ellipsis;
+}
+
+/** Retry-After as delta-seconds or an HTTP-date, in ms from `nowMs`, clamped to [0, 10 min]; else undefined. */
+export function parseRetryAfter(
+  headerValue: string | null | undefined,
+  nowMs = Date.now(),
+): number | undefined {
+  if (headerValue === null || headerValue === undefined) return undefined;
+  const value = headerValue.trim();
+  if (value === "") return undefined;
+  let ms: number;
+  if (/^\d+(\.\d+)?$/.test(value)) {
+    ms = Math.round(Number(value) * 1000);
+  } else {
+    // Date.parse accepts bare numbers and odd fragments; an HTTP-date always names a month or a weekday.
+    if (!/[a-z]/i.test(value)) return undefined;
+    const at = Date.parse(value);
+    if (!Number.isFinite(at)) return undefined;
+    ms = at - nowMs;
+  }
+  return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms));
+}
+
+export function classifyHttpStatus(status: number): { code: AttemptErrorCode; retryable: boolean } {
+  if (status >= 500) return { code: "HTTP_5XX", retryable: true };
+  // Unfollowed 3xx and other odd statuses are configuration problems, so they share 4xx's non-retryable rule.
+  return { code: "HTTP_4XX", retryable: status === 408 || status === 425 || status === 429 };
+}
+
+function causeCode(err: unknown, depth = 0): string | undefined {
+  if (depth > 5 || typeof err !== "object" || err === null) return undefined;
+  const record = err as { code?: unknown; cause?: unknown; errors?: unknown };
+  if (typeof record.code === "string") return record.code;
+  if (Array.isArray(record.errors)) {
+    for (const inner of record.errors) {
+      const code = causeCode(inner, depth + 1);
+      if (code) return code;
+    }
+  }
+  return causeCode(record.cause, depth + 1);
+}
+
+function innermostMessage(err: unknown): string {
+  let current: unknown = err;
+  let message = err instanceof Error ? err.message : String(err);
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    if (current.message) message = current.message;
+    current = current.cause;
+  }
+  return message;
+}
+
+/** A failed fetch (refused, reset, DNS, TLS…) → TRANSPORT, naming the cause's code such as ECONNREFUSED. */
+export function classifyFetchError(err: unknown, source?: string): AttemptFailure {
+  const code = causeCode(err);
+  const message = innermostMessage(err);
+  const head = code && !message.includes(code) ? `TRANSPORT: ${code} ${message}` : `TRANSPORT: ${message}`;
+  return failure("TRANSPORT", true, withSource(head, source));
+}

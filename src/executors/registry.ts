@@ -1,0 +1,132 @@
+// From a stored registry entry to a live Executor, and the checks `executors add` runs before storing one.
+import type { JsonObject, JsonValue } from "../spec/types.js";
+import { HttpExecutor, type HttpExecutorConfig } from "./http.js";
+import { isPlainObject } from "./limits.js";
+import { SimExecutor, validateSimOptions } from "./sim.js";
+import { EXECUTOR_KINDS, type Executor, type ExecutorConfigRecord, type ExecutorKind } from "./types.js";
+
+export interface CreateExecutorOptions {
+  warn?: (message: string) => void;
+}
+
+/** Kinds whose implementation has not landed yet; the registry already accepts their names. */
+const PENDING_KINDS: readonly ExecutorKind[] = ["command", "openai"];
+
+const HTTP_KEYS = ["url", "headers", "bearer_env", "verify", "timeout_ms"] as const;
+/** Headers the protocol sets itself, and credentials, which belong in an env var (bearer_env), not in config. */
+const RESERVED_HEADERS = new Set([
+  "content-type",
+  "idempotency-key",
+  "x-wattswarm-deadline-ms",
+  "authorization",
+  "proxy-authorization",
+  "content-length",
+  "host",
+]);
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export const MAX_HTTP_TIMEOUT_MS = 60 * 60 * 1000;
+
+function show(value: JsonValue | undefined): string {
+  return value === undefined ? "undefined" : JSON.stringify(value);
+}
+
+function validateHttpConfig(config: JsonObject): string[] {
+  const problems: string[] = [];
+  const known: readonly string[] = HTTP_KEYS;
+  for (const key of Object.keys(config)) {
+    if (!known.includes(key)) problems.push(`${key}: unknown key (expected one of ${HTTP_KEYS.join(", ")})`);
+  }
+  const url = config.url;
+  if (typeof url !== "string" || url === "") {
+    problems.push("url: required, an http:// or https:// URL");
+  } else {
+    let parsed: URL | null = null;
+    try {
+      parsed = new URL(url);
+    } catch {
+      problems.push(`url: ${show(url)} is not a valid URL`);
+    }
+    if (parsed) {
+      if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+        problems.push(`url: ${show(url)} must use http or https`);
+      }
+      if (parsed.username || parsed.password) {
+        problems.push("url: must not hold credentials; put the token in an env var and use bearer_env");
+      }
+      if (parsed.search || parsed.hash) problems.push(`url: ${show(url)} must not have a query or fragment`);
+    }
+  }
+  if (config.headers !== undefined) {
+    if (!isPlainObject(config.headers)) {
+      problems.push("headers: must be an object of header name → string value");
+    } else {
+      for (const [name, value] of Object.entries(config.headers)) {
+        if (!HEADER_NAME.test(name)) problems.push(`headers.${name}: not a valid header name`);
+        else if (RESERVED_HEADERS.has(name.toLowerCase())) {
+          const why = name.toLowerCase().includes("authorization")
+            ? "secrets are not stored in config; use bearer_env"
+            : "set by the executor";
+          problems.push(`headers.${name}: reserved (${why})`);
+        }
+        if (typeof value !== "string") problems.push(`headers.${name}: value must be a string`);
+        else if (/[\r\n\0]/.test(value))
+          problems.push(`headers.${name}: value must not contain CR, LF or NUL`);
+      }
+    }
+  }
+  if (config.bearer_env !== undefined) {
+    if (typeof config.bearer_env !== "string" || !ENV_NAME.test(config.bearer_env)) {
+      problems.push(`bearer_env: ${show(config.bearer_env)} must be an env var name like RUNTIME_TOKEN`);
+    }
+  }
+  if (config.verify !== undefined && typeof config.verify !== "boolean") {
+    problems.push(`verify: ${show(config.verify)} must be true or false`);
+  }
+  const timeout = config.timeout_ms;
+  if (timeout !== undefined) {
+    if (
+      typeof timeout !== "number" ||
+      !Number.isInteger(timeout) ||
+      timeout < 1 ||
+      timeout > MAX_HTTP_TIMEOUT_MS
+    ) {
+      problems.push(`timeout_ms: ${show(timeout)} must be an integer from 1 to ${MAX_HTTP_TIMEOUT_MS}`);
+    }
+  }
+  return problems;
+}
+
+/** Every problem with a config for `kind`, one line each (`key: rule`); empty when it can be registered. */
+export function validateExecutorConfig(kind: string, config: JsonValue): string[] {
+  const known: readonly string[] = EXECUTOR_KINDS;
+  if (!known.includes(kind))
+    return [`kind: unknown executor kind "${kind}" (expected one of ${EXECUTOR_KINDS.join(", ")})`];
+  if ((PENDING_KINDS as readonly string[]).includes(kind))
+    return [`kind: executor kind ${kind} is not available yet`];
+  if (!isPlainObject(config)) return ["config: must be an object"];
+  if (kind === "http") return validateHttpConfig(config);
+  return validateSimOptions(config);
+}
+
+/** Throws when the stored config is invalid or the kind is not implemented: both are operator errors. */
+export function createExecutor(record: ExecutorConfigRecord, opts: CreateExecutorOptions = {}): Executor {
+  if (PENDING_KINDS.includes(record.kind))
+    throw new Error(`executor kind ${record.kind} is not available yet`);
+  const problems = validateExecutorConfig(record.kind, record.config);
+  if (problems.length > 0) {
+    throw new Error(`executor ${record.name} (${record.kind}) has an invalid config: ${problems.join("; ")}`);
+  }
+  switch (record.kind) {
+    case "http":
+      return new HttpExecutor(
+        record.name,
+        record.config as unknown as HttpExecutorConfig,
+        opts.warn ? { warn: opts.warn } : {},
+      );
+    case "sim":
+      return new SimExecutor(record.name, record.config);
+    default:
+      throw new Error(`executor kind ${record.kind} is not available yet`);
+  }
+}

@@ -1,0 +1,236 @@
+// What happens to a run after one of its steps changed state, inside the same transaction (run row locked):
+// the lazy QUEUED → RUNNING start, the early-stop check, and — once no step is active — aggregation, which
+// either finalizes the run (exactly once: the run row lock and the status guard see to it) or starts a
+// re-explore round.
+import { checkEarlyStop, decide, needsReputation } from "../aggregation/index.js";
+import { extractEvidence, extractOutput } from "../aggregation/normalize.js";
+import type {
+  AggregationInput,
+  AggregationSignal,
+  EarlyStopReport,
+  ReexploreRecord,
+  StepState,
+} from "../aggregation/types.js";
+import { buildStepInputs } from "../spec/inputs.js";
+import type { JsonObject, JsonValue } from "../spec/types.js";
+import type { NewEvent, RunRecord, RunTx, StepRecord } from "../store/run-port.js";
+import { runEvent, stepEvent } from "./events.js";
+import { countSteps, finalResult } from "./result.js";
+import { ACTIVE_STEP_STATUSES, RUN_TRANSITIONS, STEP_TRANSITIONS } from "./states.js";
+
+const REEXPLORE_EVENTS = ["RUN_TIE_REEXPLORE_TRIGGERED", "RUN_NULL_REEXPLORE_TRIGGERED"] as const;
+
+export function isActive(step: Pick<StepRecord, "status">): boolean {
+  return (ACTIVE_STEP_STATUSES as readonly string[]).includes(step.status);
+}
+
+function toStepState(step: StepRecord): StepState {
+  return {
+    ordinal: step.ordinal,
+    agent_id: step.agent_id,
+    executor: step.executor,
+    profile: step.profile,
+    status: step.status,
+    round: step.round,
+    attempt: step.attempt,
+    response: step.status === "SUCCEEDED" ? step.result : null,
+    error: step.error_text,
+  };
+}
+
+export async function aggregationInput(
+  tx: RunTx,
+  run: RunRecord,
+  steps: readonly StepRecord[],
+  earlyStop: EarlyStopReport | null,
+): Promise<AggregationInput> {
+  const agentOf = new Map(steps.map((s) => [s.step_id, s.agent_id]));
+  const prior: Record<string, string[]> = {};
+  if (run.round > 1) {
+    for (const attempt of await tx.listSucceededAttemptsBefore(run.run_id, run.round)) {
+      const agent = agentOf.get(attempt.step_id);
+      if (agent === undefined) continue;
+      const digests = extractEvidence(attempt.result, extractOutput(attempt.result));
+      prior[agent] = [...(prior[agent] ?? []), ...digests];
+    }
+  }
+  const reexplores: ReexploreRecord[] = (await tx.listEventsOfTypes(run.run_id, REEXPLORE_EVENTS)).map(
+    (e) => ({
+      chain: e.payload.chain === "TIE" ? "TIE" : "NULL",
+      new_evidence_agents: Array.isArray(e.payload.new_evidence_agents)
+        ? e.payload.new_evidence_agents.filter((a): a is string => typeof a === "string")
+        : [],
+    }),
+  );
+  const input: AggregationInput = {
+    spec: run.spec,
+    round: run.round,
+    steps: steps.map(toStepState),
+    prior_evidence: prior,
+    reexplores,
+    early_stop: earlyStop,
+  };
+  if (needsReputation(run.spec.aggregation)) {
+    input.reputation_units = await tx.getReputationUnits(
+      run.spec.agents.map((a) => a.agent_id),
+      run.task_type,
+    );
+  }
+  return input;
+}
+
+/** The claim time of the run's first claim, for the lazy QUEUED → RUNNING transition. */
+function firstClaim(steps: readonly StepRecord[]): string | null {
+  let first: string | null = null;
+  for (const s of steps) if (s.started_at && (!first || s.started_at < first)) first = s.started_at;
+  return first;
+}
+
+export interface SettleOptions {
+  /** A step just completed successfully: run the early-stop check. */
+  completed?: boolean;
+}
+
+export type SettleOutcome = "ACTIVE" | "FINALIZED" | "FAILED" | "REEXPLORED" | "EARLY_STOPPED";
+
+/** Brings the run in line with its steps. `run` must be the locked row as it is now. */
+export async function settleRun(tx: RunTx, run: RunRecord, opts: SettleOptions = {}): Promise<SettleOutcome> {
+  let steps = await tx.lockSteps(run.run_id);
+  const now = tx.now.toISOString();
+  if (run.status === "QUEUED" && steps.some((s) => s.started_at !== null && s.status !== "QUEUED")) {
+    const startedAt = run.started_at ?? firstClaim(steps) ?? now;
+    await tx.updateRun(run.run_id, RUN_TRANSITIONS.start.from, { status: "RUNNING", started_at: startedAt });
+    run = { ...run, status: "RUNNING", started_at: startedAt };
+  }
+  let active = steps.filter(isActive);
+  let earlyStop: EarlyStopReport | null = null;
+  const events: NewEvent[] = [];
+  if (run.spec.aggregation.mode === "early_stop") {
+    earlyStop = { stopped: false, steps_saved: 0, calls_aborted: 0 };
+    if (opts.completed && active.length > 0) {
+      const check = checkEarlyStop(await aggregationInput(tx, run, steps, null));
+      if (check.stop) {
+        const leased = active.filter((s) => s.status === "LEASED");
+        events.push(...(await cancelSteps(tx, active, "EARLY_STOP")));
+        earlyStop = { stopped: true, steps_saved: active.length, calls_aborted: leased.length };
+        steps = await tx.lockSteps(run.run_id);
+        active = [];
+      }
+    }
+  }
+  if (active.length > 0) {
+    if (events.length > 0) await tx.appendEvents(run.run_id, events);
+    return "ACTIVE";
+  }
+  const decision = decide(await aggregationInput(tx, run, steps, earlyStop));
+  if (decision.action === "REEXPLORE") {
+    await startReexplore(tx, run, steps, decision, events);
+    return "REEXPLORED";
+  }
+  const counts = countSteps(steps);
+  const result = finalResult(run, decision.result, now, counts);
+  const status = decision.result.status;
+  const transition = status === "FINALIZED" ? RUN_TRANSITIONS.finalize : RUN_TRANSITIONS.fail;
+  const ok = await tx.updateRun(run.run_id, transition.from, {
+    status,
+    result,
+    error_text: decision.result.error,
+    finished_at: now,
+  });
+  if (!ok) throw new Error(`run ${run.run_id}: finalize guard failed from status ${run.status}`);
+  events.push(
+    runEvent("RUN_FINALIZED", run.run_id, {
+      status,
+      final_decision: decision.result.final_decision,
+      resolution_paths: decision.result.aggregation.resolution_paths as JsonObject,
+      null_resolution: decision.result.aggregation.null_resolution as unknown as JsonValue,
+      counts: counts as unknown as JsonObject,
+    }),
+  );
+  await tx.appendEvents(run.run_id, events);
+  tx.notify(run.run_id);
+  return earlyStop?.stopped ? "EARLY_STOPPED" : status;
+}
+
+/** Cancels these active steps (closing the attempts of LEASED ones) and returns their events, in step order. */
+export async function cancelSteps(
+  tx: RunTx,
+  active: readonly StepRecord[],
+  reason: "RUN_CANCELLED" | "EARLY_STOP",
+): Promise<NewEvent[]> {
+  const now = tx.now.toISOString();
+  const events: NewEvent[] = [];
+  for (const step of active) {
+    if (step.status === "LEASED") {
+      const attempt = await tx.getAttempt(step.step_id, step.attempt_seq);
+      events.push(
+        stepEvent("STEP_LEASED", step, { worker_id: attempt?.worker_id ?? null }, attempt?.started_at),
+      );
+      await tx.updateAttempt(step.step_id, step.attempt_seq, { status: "CANCELLED", finished_at: now });
+    }
+    events.push(stepEvent("STEP_CANCELLED", step, { reason, status: "CANCELLED" }));
+  }
+  await tx.updateSteps(
+    active.map((s) => s.step_id),
+    STEP_TRANSITIONS.cancel.from,
+    { status: "CANCELLED", lease_token: null, lease_owner: null, lease_until: null, finished_at: now },
+  );
+  return events;
+}
+
+function withSignal(shared: JsonValue, signal: AggregationSignal): JsonObject {
+  const base: JsonObject =
+    shared !== null && typeof shared === "object" && !Array.isArray(shared)
+      ? Object.assign(Object.create(null) as JsonObject, shared)
+      : { shared_inputs: shared };
+  base._aggregation_signal = signal as unknown as JsonObject;
+  return base;
+}
+
+async function startReexplore(
+  tx: RunTx,
+  run: RunRecord,
+  steps: readonly StepRecord[],
+  decision: Extract<ReturnType<typeof decide>, { action: "REEXPLORE" }>,
+  events: NewEvent[],
+): Promise<void> {
+  const now = tx.now.toISOString();
+  const { reexplore } = decision;
+  const signal = reexplore.signal as unknown as JsonObject;
+  const round = run.round + 1;
+  const ok = await tx.updateRun(run.run_id, RUN_TRANSITIONS.reexplore.from, {
+    status: "QUEUED",
+    round,
+    shared_inputs: withSignal(run.shared_inputs, reexplore.signal),
+  });
+  if (!ok) throw new Error(`run ${run.run_id}: re-explore guard failed from status ${run.status}`);
+  for (const step of steps) {
+    await tx.updateSteps([step.step_id], STEP_TRANSITIONS.reexplore.from, {
+      status: "QUEUED",
+      round,
+      attempt: 0,
+      inputs: buildStepInputs(run.spec, step.ordinal, signal),
+      next_run_at: now,
+      lease_token: null,
+      lease_owner: null,
+      lease_until: null,
+      result: null,
+      error_text: null,
+      finished_at: null,
+    });
+  }
+  const type = reexplore.chain === "TIE" ? "RUN_TIE_REEXPLORE_TRIGGERED" : "RUN_NULL_REEXPLORE_TRIGGERED";
+  events.push(
+    runEvent(type, run.run_id, {
+      chain: reexplore.chain,
+      round,
+      iteration: reexplore.iteration,
+      signal,
+      new_evidence_agents: reexplore.new_evidence_agents,
+      no_new_rounds: reexplore.no_new_rounds,
+      aggregation: decision.result.aggregation as unknown as JsonObject,
+    }),
+  );
+  await tx.appendEvents(run.run_id, events);
+  tx.notify(run.run_id);
+}

@@ -1,0 +1,35 @@
+// The store port: what the kernel, worker, CLI and server need from a database, and nothing more. Each
+// adapter (postgres/, sqlite/) implements it with its own named SQL; callers never branch on `kind` for
+// behaviour, only for display. Run transitions (claimSteps, completeStep, …) are added here as they land.
+
+import type { ExecutorInput, ExecutorRecord, MigrateResult, StoreKind } from "./types.js";
+
+export interface Store {
+  readonly kind: StoreKind;
+
+  /** Where the data lives, safe to log: the PostgreSQL URL without its password, or the SQLite file path. */
+  describe(): string;
+
+  /**
+   * Creates or upgrades the schema; idempotent and safe to run concurrently from many processes. The call
+   * that creates the schema also registers the default executors (SPEC §8.3).
+   */
+  migrate(): Promise<MigrateResult>;
+
+  /** Releases connections. The store must not be used afterwards. */
+  close(): Promise<void>;
+
+  /** The clock that lease and due-time comparisons use: PostgreSQL's `now()`, or the process clock on SQLite. */
+  now(): Promise<Date>;
+
+  /** All registered executors, ordered by name. */
+  listExecutors(): Promise<ExecutorRecord[]>;
+
+  getExecutor(name: string): Promise<ExecutorRecord | null>;
+
+  /** Registers or replaces an executor; a replacement keeps the original `created_at`. */
+  upsertExecutor(input: ExecutorInput): Promise<ExecutorRecord>;
+
+  /** Returns false when no executor had that name. */
+  removeExecutor(name: string): Promise<boolean>;
+}

@@ -1,0 +1,121 @@
+// The pool and the two ways the adapter talks to it: a single statement, or a transaction on one pooled
+// client. Connection failures leave here as DB_UNAVAILABLE, whichever method hit them.
+
+import pg from "pg";
+import { redactUrl, validateSchemaName } from "../config.js";
+import { mapConnectionError } from "./errors.js";
+
+/** What a named query needs: the pool itself or a client inside a transaction. */
+export interface PgQueryable {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    text: string,
+    values?: unknown[],
+  ): Promise<pg.QueryResult<R>>;
+}
+
+export interface PgDatabaseOptions {
+  url: string;
+  /** Every pooled connection gets `search_path` = this schema only, so nothing leaks into `public`. */
+  schema?: string;
+  /** Pool size (default 10). */
+  max?: number;
+  /** Per-statement limit (default 30 s); migrations lift it for their own transactions. */
+  statementTimeoutMs?: number;
+  /** How long to wait for a connection (default 10 s), so a black-holed host fails instead of hanging. */
+  connectTimeoutMs?: number;
+}
+
+const INT8_OID = 20;
+
+// int8 arrives as a string by default. Ours are counts and event ids, far below 2^53: parse them, but refuse
+// to round silently if one ever is not.
+function parseInt8(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new RangeError(`int8 value ${value} exceeds Number.MAX_SAFE_INTEGER`);
+  return n;
+}
+
+const TYPES: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") =>
+    oid === INT8_OID && format !== "binary"
+      ? parseInt8
+      : pg.types.getTypeParser(oid, format ?? "text")) as pg.CustomTypesConfig["getTypeParser"],
+};
+
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+export class PgDatabase {
+  readonly pool: pg.Pool;
+  readonly redactedUrl: string;
+  readonly schema: string | undefined;
+  private ended = false;
+
+  constructor(options: PgDatabaseOptions) {
+    this.redactedUrl = redactUrl(options.url);
+    this.schema = options.schema === undefined ? undefined : validateSchemaName(options.schema, "schema");
+    const config: pg.PoolConfig = {
+      connectionString: options.url,
+      max: options.max ?? 10,
+      application_name: "wattswarm",
+      statement_timeout: options.statementTimeoutMs ?? 30_000,
+      // A worker that dies between BEGIN and COMMIT must not hold run-row locks for long.
+      idle_in_transaction_session_timeout: 60_000,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+      types: TYPES,
+    };
+    // A startup parameter, not a SET after connect: it is in force before the first query on every
+    // connection, with no window in which a query could run against `public`.
+    if (this.schema !== undefined) config.options = `-c search_path=${quoteIdent(this.schema)}`;
+    this.pool = new pg.Pool(config);
+    // An idle client losing its server emits here; without a listener the process would crash. The next
+    // checkout fails and is reported as DB_UNAVAILABLE instead.
+    this.pool.on("error", () => {});
+  }
+
+  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    text: string,
+    values?: unknown[],
+  ): Promise<R[]> {
+    try {
+      const result = await this.pool.query<R>(text, values);
+      return result.rows;
+    } catch (err) {
+      throw mapConnectionError(err, this.redactedUrl);
+    }
+  }
+
+  /** Runs `fn` between BEGIN and COMMIT on one client; any error rolls back and is rethrown. */
+  async tx<T>(fn: (client: PgQueryable) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw mapConnectionError(err, this.redactedUrl);
+    }
+    let broken: Error | undefined;
+    try {
+      await client.query("BEGIN");
+      const result = await fn(client);
+      await client.query("COMMIT");
+      return result;
+    } catch (err) {
+      try {
+        await client.query("ROLLBACK");
+      } catch (rollbackErr) {
+        // The connection is unusable: destroy it rather than hand it to the next caller.
+        broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr));
+      }
+      throw mapConnectionError(err, this.redactedUrl);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async end(): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    await this.pool.end();
+  }
+}

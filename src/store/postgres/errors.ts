@@ -1,0 +1,78 @@
+// Turns "the database is not there" into one actionable line (SPEC §7: exit 1, the URL without password and
+// how to start a database). Everything else (constraint violations, syntax errors) passes through untouched.
+
+import { WattswarmError } from "../../errors.js";
+
+const START_HINT =
+  "Start one with: docker compose up -d postgres (or use the embedded SQLite default by omitting --pg-url)";
+
+const NETWORK_REASONS: Record<string, string> = {
+  ECONNREFUSED: "connection refused",
+  ENOTFOUND: "host not found",
+  EAI_AGAIN: "host name lookup failed",
+  ETIMEDOUT: "connection timed out",
+  EHOSTUNREACH: "host unreachable",
+  ENETUNREACH: "network unreachable",
+  ECONNRESET: "connection reset",
+  EPIPE: "connection closed",
+};
+
+// SQLSTATEs that mean the server cannot serve us at all, as opposed to a failing statement.
+const SERVER_REASONS: Record<string, string> = {
+  "28P01": "password authentication failed",
+  "28000": "not authorized",
+  "3D000": "database does not exist",
+  "57P01": "server is shutting down",
+  "57P02": "server crashed",
+  "57P03": "server is starting up or shutting down",
+  "53300": "too many connections",
+};
+
+interface ErrorLike {
+  code?: unknown;
+  message?: unknown;
+  errors?: unknown;
+}
+
+function asErrorLike(err: unknown): ErrorLike | null {
+  return typeof err === "object" && err !== null ? (err as ErrorLike) : null;
+}
+
+/** Why the connection failed, or null when `err` is not a connection failure. */
+export function connectionFailureReason(err: unknown): string | null {
+  const e = asErrorLike(err);
+  if (!e) return null;
+  const code = typeof e.code === "string" ? e.code : undefined;
+  const message = typeof e.message === "string" ? e.message : "";
+  if (code !== undefined && code in NETWORK_REASONS) return NETWORK_REASONS[code] ?? null;
+  if (code !== undefined && code in SERVER_REASONS) {
+    // The server's own text names the role or database, which is the useful part.
+    return message ? message : (SERVER_REASONS[code] ?? null);
+  }
+  if (code?.startsWith("08")) return message || "connection failure";
+  // Node reports "localhost" resolving to ::1 and 127.0.0.1 as an AggregateError of both failures.
+  if (Array.isArray(e.errors)) {
+    for (const inner of e.errors) {
+      const reason = connectionFailureReason(inner);
+      if (reason) return reason;
+    }
+  }
+  if (/connection timeout|timeout exceeded when trying to connect/i.test(message))
+    return "connection timed out";
+  if (/Connection terminated/i.test(message)) return "connection lost";
+  if (/does not support SSL|SSL/i.test(message) && !code) return message;
+  return null;
+}
+
+/** A DB_UNAVAILABLE error when `err` is a connection failure, otherwise `err` itself. */
+export function mapConnectionError(err: unknown, redactedUrl: string): unknown {
+  if (err instanceof WattswarmError) return err;
+  const reason = connectionFailureReason(err);
+  if (reason === null) return err;
+  const wrapped = new WattswarmError(
+    "DB_UNAVAILABLE",
+    `cannot connect to PostgreSQL at ${redactedUrl}: ${reason}. ${START_HINT}`,
+  );
+  (wrapped as Error).cause = err;
+  return wrapped;
+}

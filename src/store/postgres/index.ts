@@ -1,0 +1,173 @@
+// The PostgreSQL adapter of the store port. Run transitions build on `this.db.tx` (one client, BEGIN …
+// COMMIT); everything that reads a single statement uses `this.db.query`.
+
+import type pg from "pg";
+import type { Store } from "../port.js";
+import { assertExecutorInput, executorKindOf, isoTime, jsonObjectOf } from "../records.js";
+import type {
+  AttemptRecord,
+  ClaimedStep,
+  ClaimOptions,
+  EventRecord,
+  RunListOptions,
+  RunRecord,
+  RunStore,
+  RunTx,
+  StepRecord,
+} from "../run-port.js";
+import type { ExecutorInput, ExecutorRecord, MigrateResult, StepStatus } from "../types.js";
+import { PgDatabase, type PgDatabaseOptions, quoteIdent } from "./database.js";
+import { migratePostgres } from "./migrate.js";
+import { MIGRATIONS } from "./migrations/index.js";
+import { PgNotifier } from "./notifier.js";
+import {
+  type ExecutorRow,
+  GET_EXECUTOR,
+  LIST_EXECUTORS,
+  NOW,
+  REMOVE_EXECUTOR,
+  UPSERT_EXECUTOR,
+} from "./queries.js";
+import { PgRunStore } from "./run-store.js";
+
+export interface PostgresStoreOptions extends PgDatabaseOptions {
+  /** Read for WATTSWARM_RUNTIME_URL when the schema is created (default: process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+function toExecutorRecord(row: ExecutorRow): ExecutorRecord {
+  return {
+    name: row.name,
+    kind: executorKindOf(row.kind, row.name),
+    config: jsonObjectOf(row.config_json, `executor "${row.name}" config`),
+    created_at: isoTime(row.created_at),
+    updated_at: isoTime(row.updated_at),
+  };
+}
+
+export class PostgresStore implements Store, RunStore {
+  readonly kind = "postgres" as const;
+  protected readonly db: PgDatabase;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly notifier: PgNotifier;
+  private readonly runs: PgRunStore;
+
+  constructor(options: PostgresStoreOptions) {
+    const { env, ...dbOptions } = options;
+    this.db = new PgDatabase(dbOptions);
+    this.env = env ?? process.env;
+    const clientConfig: pg.ClientConfig = {
+      connectionString: options.url,
+      application_name: "wattswarm-listen",
+    };
+    if (this.db.schema !== undefined) clientConfig.options = `-c search_path=${quoteIdent(this.db.schema)}`;
+    // One channel per schema, so stores in different schemas of one database do not wake each other.
+    this.notifier = new PgNotifier(clientConfig, `wattswarm_${this.db.schema ?? "public"}`);
+    this.runs = new PgRunStore(this.db, this.notifier);
+  }
+
+  /** The schema all tables live in, when one was chosen with --pg-schema. */
+  get schema(): string | undefined {
+    return this.db.schema;
+  }
+
+  describe(): string {
+    return this.db.redactedUrl;
+  }
+
+  migrate(): Promise<MigrateResult> {
+    return migratePostgres(this.db, MIGRATIONS, this.env);
+  }
+
+  async close(): Promise<void> {
+    await this.notifier.close();
+    await this.db.end();
+  }
+
+  async now(): Promise<Date> {
+    const rows = await this.db.query<{ now: Date }>(NOW);
+    return rows[0]?.now as Date;
+  }
+
+  async listExecutors(): Promise<ExecutorRecord[]> {
+    const rows = await this.db.query<ExecutorRow>(LIST_EXECUTORS);
+    return rows.map(toExecutorRecord);
+  }
+
+  async getExecutor(name: string): Promise<ExecutorRecord | null> {
+    const rows = await this.db.query<ExecutorRow>(GET_EXECUTOR, [name]);
+    return rows[0] ? toExecutorRecord(rows[0]) : null;
+  }
+
+  async upsertExecutor(input: ExecutorInput): Promise<ExecutorRecord> {
+    assertExecutorInput(input);
+    const rows = await this.db.query<ExecutorRow>(UPSERT_EXECUTOR, [
+      input.name,
+      input.kind,
+      JSON.stringify(input.config),
+    ]);
+    return toExecutorRecord(rows[0] as ExecutorRow);
+  }
+
+  async removeExecutor(name: string): Promise<boolean> {
+    const rows = await this.db.query(REMOVE_EXECUTOR, [name]);
+    return rows.length > 0;
+  }
+
+  // The run port, delegated to run-store.ts.
+  transaction<T>(fn: (tx: RunTx) => Promise<T>, opts?: { now?: Date }): Promise<T> {
+    return this.runs.transaction(fn, opts);
+  }
+
+  claimSteps(opts: ClaimOptions): Promise<ClaimedStep[]> {
+    return this.runs.claimSteps(opts);
+  }
+
+  heartbeat(
+    leases: readonly { step_id: string; lease_token: string }[],
+    leaseMs: number,
+    now?: Date,
+  ): Promise<string[]> {
+    return this.runs.heartbeat(leases, leaseMs, now);
+  }
+
+  validLeases(leases: readonly { step_id: string; lease_token: string }[]): Promise<string[]> {
+    return this.runs.validLeases(leases);
+  }
+
+  findExpiredLeaseRuns(now?: Date): Promise<string[]> {
+    return this.runs.findExpiredLeaseRuns(now);
+  }
+
+  hasPendingWork(runId?: string): Promise<boolean> {
+    return this.runs.hasPendingWork(runId);
+  }
+
+  getRun(runId: string): Promise<RunRecord | null> {
+    return this.runs.getRun(runId);
+  }
+
+  getSteps(runId: string): Promise<StepRecord[]> {
+    return this.runs.getSteps(runId);
+  }
+
+  getAttempts(runId: string): Promise<AttemptRecord[]> {
+    return this.runs.getAttempts(runId);
+  }
+
+  listRuns(opts: RunListOptions): Promise<RunRecord[]> {
+    return this.runs.listRuns(opts);
+  }
+
+  countSteps(runIds: readonly string[]): Promise<Map<string, Partial<Record<StepStatus, number>>>> {
+    return this.runs.countSteps(runIds);
+  }
+
+  listEvents(runId: string, opts: { after?: number; limit: number; tail?: boolean }): Promise<EventRecord[]> {
+    return this.runs.listEvents(runId, opts);
+  }
+
+  waitForNudge(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    return this.runs.waitForNudge(timeoutMs, signal);
+  }
+}

@@ -1,0 +1,86 @@
+// One LISTEN connection per store, owned here. NOTIFY is only a nudge: waiters also wake on their own timeout,
+// so a lost connection costs latency, never correctness. Reconnects with capped backoff.
+import pg from "pg";
+
+export class PgNotifier {
+  private client: pg.Client | null = null;
+  private connecting: Promise<void> | null = null;
+  private waiters = new Set<() => void>();
+  private retryAt = 0;
+  private failures = 0;
+  private closed = false;
+
+  constructor(
+    private readonly clientConfig: pg.ClientConfig,
+    readonly channel: string,
+  ) {}
+
+  /** Resolves on the next NOTIFY on the channel, after `timeoutMs`, or when `signal` aborts. */
+  wait(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    this.ensureListening();
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = () => {
+        if (timer) clearTimeout(timer);
+        this.waiters.delete(done);
+        signal?.removeEventListener("abort", done);
+        resolve();
+      };
+      if (signal?.aborted) return resolve();
+      this.waiters.add(done);
+      timer = setTimeout(done, timeoutMs);
+      signal?.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  private wakeAll(): void {
+    for (const w of [...this.waiters]) w();
+  }
+
+  private ensureListening(): void {
+    if (this.closed || this.client || this.connecting || Date.now() < this.retryAt) return;
+    this.connecting = this.connect().finally(() => {
+      this.connecting = null;
+    });
+  }
+
+  private async connect(): Promise<void> {
+    const client = new pg.Client(this.clientConfig);
+    client.on("error", () => this.drop(client));
+    client.on("end", () => this.drop(client));
+    client.on("notification", (msg) => {
+      if (msg.channel === this.channel) this.wakeAll();
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN "${this.channel.replace(/"/g, '""')}"`);
+      if (this.closed) {
+        await client.end().catch(() => undefined);
+        return;
+      }
+      this.client = client;
+      this.failures = 0;
+      // Anything may have happened while we were not listening: wake everyone to re-read.
+      this.wakeAll();
+    } catch {
+      this.failures += 1;
+      this.retryAt = Date.now() + Math.min(30_000, 250 * 2 ** Math.min(this.failures, 7));
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  private drop(client: pg.Client): void {
+    if (this.client === client) this.client = null;
+    this.failures += 1;
+    this.retryAt = Date.now() + Math.min(30_000, 250 * 2 ** Math.min(this.failures, 7));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.wakeAll();
+    await this.connecting;
+    const client = this.client;
+    this.client = null;
+    if (client) await client.end().catch(() => undefined);
+  }
+}

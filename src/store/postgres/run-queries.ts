@@ -1,0 +1,152 @@
+// Named SQL of the run port (PostgreSQL). Every value is a parameter; the only text composed at run time is
+// the SET list of guarded updates, built from a fixed column whitelist (run-tx.ts), never from input.
+
+export const RUN_COLUMNS = `run_id, status, task_type, spec_json, shared_inputs_json, round, event_seq, reputation_applied,
+  result_json, error_text, created_at, updated_at, started_at, finished_at`;
+
+export const STEP_COLUMNS = `step_id, run_id, ordinal, agent_id, executor, profile, prompt, inputs_json, weight, priority,
+  timeout_ms, status, round, attempt, attempt_seq, max_attempts, next_run_at, run_created_at, lease_token,
+  lease_owner, lease_until, result_json, error_text, created_at, updated_at, started_at, finished_at`;
+
+export const ATTEMPT_COLUMNS = `step_id, attempt_seq, run_id, round, attempt, worker_id, lease_token, status, closed_as,
+  error_code, result_json, error_text, due_at, started_at, finished_at`;
+
+export const EVENT_COLUMNS = "id, run_id, seq, event_type, payload_json, created_at";
+
+export const TX_NOW = "SELECT now() AS now";
+
+// NO KEY UPDATE: a claim inserting an attempt takes KEY SHARE on the run row (foreign key) and must not wait.
+export const LOCK_RUN = `SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = $1 FOR NO KEY UPDATE`;
+
+export const LOCK_STEPS = `SELECT ${STEP_COLUMNS} FROM run_steps WHERE run_id = $1 ORDER BY ordinal FOR UPDATE`;
+
+export const INSERT_RUN = `
+INSERT INTO runs (${RUN_COLUMNS})
+SELECT ${RUN_COLUMNS} FROM json_populate_record(null::runs, $1::json)`;
+
+export const INSERT_STEPS = `
+INSERT INTO run_steps (${STEP_COLUMNS})
+SELECT ${STEP_COLUMNS} FROM json_populate_recordset(null::run_steps, $1::json)`;
+
+export const GET_ATTEMPT = `SELECT ${ATTEMPT_COLUMNS} FROM run_step_attempts WHERE step_id = $1 AND attempt_seq = $2`;
+
+export const FIND_ATTEMPT_BY_TOKEN = `
+SELECT ${ATTEMPT_COLUMNS} FROM run_step_attempts WHERE step_id = $1 AND lease_token = $2
+ORDER BY attempt_seq DESC LIMIT 1`;
+
+export const SUCCEEDED_ATTEMPTS_BEFORE = `
+SELECT ${ATTEMPT_COLUMNS} FROM run_step_attempts
+WHERE run_id = $1 AND round < $2 AND status = 'SUCCEEDED'
+ORDER BY round, step_id, attempt_seq`;
+
+export const EVENTS_OF_TYPES = `
+SELECT ${EVENT_COLUMNS} FROM run_events WHERE run_id = $1 AND event_type = ANY($2::text[]) ORDER BY seq`;
+
+// The task_type row first, then the overall '*' row (SPEC §9).
+export const REPUTATION_UNITS = `
+SELECT DISTINCT ON (agent_id) agent_id, units FROM agent_reputation
+WHERE agent_id = ANY($1::text[]) AND task_type IN ($2, '*')
+ORDER BY agent_id, (task_type = '*')`;
+
+export const BUMP_EVENT_SEQ =
+  "UPDATE runs SET event_seq = event_seq + $2 WHERE run_id = $1 RETURNING event_seq";
+
+export const INSERT_EVENTS = `
+INSERT INTO run_events (run_id, seq, event_type, payload_json, created_at)
+SELECT $1, u.seq, u.event_type, u.payload, u.created_at
+FROM unnest($2::int[], $3::text[], $4::json[], $5::timestamptz[]) AS u(seq, event_type, payload, created_at)
+RETURNING ${EVENT_COLUMNS}`;
+
+export const NOTIFY = "SELECT pg_notify($1, $2)";
+
+// Claims: due steps in claim order, locking only step rows and skipping locked ones; the attempt row is
+// opened in the same statement. A QUEUED run becomes RUNNING here only if its row is free (SKIP LOCKED):
+// a claim never waits on a run row. Otherwise the next transaction that locks the run does it.
+export const CLAIM_STEPS = `
+WITH clock AS (SELECT coalesce($4::timestamptz, now()) AS t),
+picked AS (
+  SELECT s.step_id, s.next_run_at AS due_at
+  FROM run_steps s, clock
+  WHERE s.status IN ('QUEUED', 'RETRY_WAIT') AND s.next_run_at <= clock.t
+    AND ($5::text IS NULL OR s.run_id = $5::text)
+  ORDER BY s.priority DESC, s.next_run_at, s.run_created_at, s.step_id
+  LIMIT $2
+  FOR UPDATE OF s SKIP LOCKED
+),
+claimed AS (
+  UPDATE run_steps s
+  SET status = 'LEASED', attempt = s.attempt + 1, attempt_seq = s.attempt_seq + 1,
+      lease_token = gen_random_uuid()::text, lease_owner = $1,
+      lease_until = clock.t + $3::int * interval '1 millisecond',
+      started_at = coalesce(s.started_at, clock.t), updated_at = clock.t
+  FROM picked, clock
+  WHERE s.step_id = picked.step_id
+  RETURNING s.*, picked.due_at AS claim_due_at, clock.t AS claim_at
+),
+opened AS (
+  INSERT INTO run_step_attempts (step_id, attempt_seq, run_id, round, attempt, worker_id, lease_token, status, due_at,
+                                 started_at)
+  SELECT step_id, attempt_seq, run_id, round, attempt, $1, lease_token, 'RUNNING', claim_due_at, claim_at FROM claimed
+),
+started AS (
+  UPDATE runs r SET status = 'RUNNING', started_at = coalesce(r.started_at, clock.t), updated_at = clock.t
+  FROM clock
+  WHERE r.run_id IN (
+    SELECT q.run_id FROM runs q
+    WHERE q.run_id IN (SELECT run_id FROM claimed) AND q.status = 'QUEUED'
+    FOR NO KEY UPDATE SKIP LOCKED
+  )
+)
+SELECT c.*, r.task_type AS run_task_type
+FROM claimed c JOIN runs r ON r.run_id = c.run_id
+ORDER BY c.priority DESC, c.claim_due_at, c.run_created_at, c.step_id`;
+
+export const HEARTBEAT = `
+UPDATE run_steps s
+SET lease_until = coalesce($4::timestamptz, now()) + $3::int * interval '1 millisecond',
+    updated_at = coalesce($4::timestamptz, now())
+FROM unnest($1::text[], $2::text[]) AS h(step_id, lease_token)
+WHERE s.step_id = h.step_id AND s.lease_token = h.lease_token AND s.status = 'LEASED'
+RETURNING s.step_id`;
+
+export const VALID_LEASES = `
+SELECT s.step_id FROM run_steps s
+JOIN unnest($1::text[], $2::text[]) AS h(step_id, lease_token)
+  ON s.step_id = h.step_id AND s.lease_token = h.lease_token
+WHERE s.status = 'LEASED'`;
+
+export const EXPIRED_LEASE_RUNS = `
+SELECT DISTINCT run_id FROM run_steps
+WHERE status = 'LEASED' AND lease_until < coalesce($1::timestamptz, now())
+ORDER BY run_id`;
+
+export const HAS_PENDING_WORK = `
+SELECT EXISTS (
+  SELECT 1 FROM run_steps WHERE status IN ('QUEUED', 'RETRY_WAIT', 'LEASED') AND ($1::text IS NULL OR run_id = $1::text)
+) AS pending`;
+
+export const GET_RUN = `SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = $1`;
+
+export const GET_STEPS = `SELECT ${STEP_COLUMNS} FROM run_steps WHERE run_id = $1 ORDER BY ordinal`;
+
+export const GET_ATTEMPTS = `
+SELECT a.step_id, a.attempt_seq, a.run_id, a.round, a.attempt, a.worker_id, a.lease_token, a.status, a.closed_as,
+       a.error_code, a.result_json, a.error_text, a.due_at, a.started_at, a.finished_at
+FROM run_step_attempts a JOIN run_steps s ON s.step_id = a.step_id
+WHERE a.run_id = $1 ORDER BY s.ordinal, a.attempt_seq`;
+
+export const LIST_RUNS = `
+SELECT ${RUN_COLUMNS} FROM runs
+WHERE ($1::text IS NULL OR status = $1::text)
+  AND ($3::text IS NULL OR (created_at, run_id) < (SELECT b.created_at, b.run_id FROM runs b WHERE b.run_id = $3::text))
+ORDER BY created_at DESC, run_id DESC
+LIMIT $2`;
+
+export const COUNT_STEPS = `
+SELECT run_id, status, count(*)::int AS n FROM run_steps WHERE run_id = ANY($1::text[]) GROUP BY run_id, status`;
+
+export const LIST_EVENTS_AFTER = `
+SELECT ${EVENT_COLUMNS} FROM run_events WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`;
+
+export const LIST_EVENTS_TAIL = `
+SELECT * FROM (SELECT ${EVENT_COLUMNS} FROM run_events WHERE run_id = $1 ORDER BY seq DESC LIMIT $2) t ORDER BY seq`;

@@ -1,0 +1,179 @@
+// The run half of the PostgreSQL adapter: transactions, claims, heartbeats and reads.
+import { WattswarmError } from "../../errors.js";
+import type {
+  AttemptRecord,
+  ClaimedStep,
+  ClaimOptions,
+  EventRecord,
+  RunListOptions,
+  RunRecord,
+  RunStore,
+  RunTx,
+  StepRecord,
+} from "../run-port.js";
+import type { StepStatus } from "../types.js";
+import type { PgDatabase } from "./database.js";
+import type { PgNotifier } from "./notifier.js";
+import {
+  CLAIM_STEPS,
+  COUNT_STEPS,
+  EXPIRED_LEASE_RUNS,
+  GET_ATTEMPTS,
+  GET_RUN,
+  GET_STEPS,
+  HAS_PENDING_WORK,
+  HEARTBEAT,
+  LIST_EVENTS_AFTER,
+  LIST_EVENTS_TAIL,
+  LIST_RUNS,
+  NOTIFY,
+  TX_NOW,
+  VALID_LEASES,
+} from "./run-queries.js";
+import { iso, toAttemptRecord, toEventRecord, toRunRecord, toStepRecord } from "./run-rows.js";
+import { PgRunTx } from "./run-tx.js";
+
+const UNIQUE_VIOLATION = "23505";
+const SERIALIZATION_FAILURES = new Set(["40001", "40P01"]);
+
+function leaseArrays(leases: readonly { step_id: string; lease_token: string }[]): [string[], string[]] {
+  return [leases.map((l) => l.step_id), leases.map((l) => l.lease_token)];
+}
+
+export class PgRunStore implements RunStore {
+  constructor(
+    private readonly db: PgDatabase,
+    private readonly notifier: PgNotifier,
+  ) {}
+
+  async transaction<T>(fn: (tx: RunTx) => Promise<T>, opts: { now?: Date } = {}): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db.tx(async (client) => {
+          const now = opts.now ?? ((await client.query(TX_NOW)).rows[0]?.now as Date);
+          const tx = new PgRunTx(client, now);
+          const result = await fn(tx);
+          // NOTIFY is delivered at commit, and only if the transaction commits.
+          if (tx.nudges.size > 0) await client.query(NOTIFY, [this.notifier.channel, [...tx.nudges][0]]);
+          return result;
+        });
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code === UNIQUE_VIOLATION) {
+          throw new WattswarmError(
+            "RUN_EXISTS",
+            `a row with this key already exists: ${(err as Error).message}`,
+          );
+        }
+        // Deadlock or serialization failure: the transaction rolled back as a whole, so running it again is safe.
+        if (code !== undefined && SERIALIZATION_FAILURES.has(code) && attempt < 5) continue;
+        throw err;
+      }
+    }
+  }
+
+  async claimSteps(opts: ClaimOptions): Promise<ClaimedStep[]> {
+    if (opts.limit <= 0) return [];
+    const rows = await this.db.query(CLAIM_STEPS, [
+      opts.workerId,
+      opts.limit,
+      opts.leaseMs,
+      opts.now?.toISOString() ?? null,
+      opts.runId ?? null,
+    ]);
+    return rows.map((r) => {
+      const step = toStepRecord(r);
+      const attempt: AttemptRecord = {
+        step_id: step.step_id,
+        attempt_seq: step.attempt_seq,
+        run_id: step.run_id,
+        round: step.round,
+        attempt: step.attempt,
+        worker_id: opts.workerId,
+        lease_token: step.lease_token as string,
+        status: "RUNNING",
+        closed_as: null,
+        error_code: null,
+        result: null,
+        error_text: null,
+        due_at: iso(r.claim_due_at),
+        started_at: iso(r.claim_at),
+        finished_at: null,
+      };
+      return { step, attempt, task_type: r.run_task_type as string };
+    });
+  }
+
+  async heartbeat(
+    leases: readonly { step_id: string; lease_token: string }[],
+    leaseMs: number,
+    now?: Date,
+  ): Promise<string[]> {
+    if (leases.length === 0) return [];
+    const rows = await this.db.query(HEARTBEAT, [
+      ...leaseArrays(leases),
+      leaseMs,
+      now?.toISOString() ?? null,
+    ]);
+    return rows.map((r) => r.step_id as string);
+  }
+
+  async validLeases(leases: readonly { step_id: string; lease_token: string }[]): Promise<string[]> {
+    if (leases.length === 0) return [];
+    const rows = await this.db.query(VALID_LEASES, leaseArrays(leases));
+    return rows.map((r) => r.step_id as string);
+  }
+
+  async findExpiredLeaseRuns(now?: Date): Promise<string[]> {
+    const rows = await this.db.query(EXPIRED_LEASE_RUNS, [now?.toISOString() ?? null]);
+    return rows.map((r) => r.run_id as string);
+  }
+
+  async hasPendingWork(runId?: string): Promise<boolean> {
+    const rows = await this.db.query(HAS_PENDING_WORK, [runId ?? null]);
+    return rows[0]?.pending === true;
+  }
+
+  async getRun(runId: string): Promise<RunRecord | null> {
+    const rows = await this.db.query(GET_RUN, [runId]);
+    return rows[0] ? toRunRecord(rows[0]) : null;
+  }
+
+  async getSteps(runId: string): Promise<StepRecord[]> {
+    return (await this.db.query(GET_STEPS, [runId])).map(toStepRecord);
+  }
+
+  async getAttempts(runId: string): Promise<AttemptRecord[]> {
+    return (await this.db.query(GET_ATTEMPTS, [runId])).map(toAttemptRecord);
+  }
+
+  async listRuns(opts: RunListOptions): Promise<RunRecord[]> {
+    const rows = await this.db.query(LIST_RUNS, [opts.status ?? null, opts.limit, opts.before ?? null]);
+    return rows.map(toRunRecord);
+  }
+
+  async countSteps(runIds: readonly string[]): Promise<Map<string, Partial<Record<StepStatus, number>>>> {
+    const out = new Map<string, Partial<Record<StepStatus, number>>>();
+    if (runIds.length === 0) return out;
+    for (const r of await this.db.query(COUNT_STEPS, [[...runIds]])) {
+      const counts = out.get(r.run_id as string) ?? {};
+      counts[r.status as StepStatus] = r.n as number;
+      out.set(r.run_id as string, counts);
+    }
+    return out;
+  }
+
+  async listEvents(
+    runId: string,
+    opts: { after?: number; limit: number; tail?: boolean },
+  ): Promise<EventRecord[]> {
+    const rows = opts.tail
+      ? await this.db.query(LIST_EVENTS_TAIL, [runId, opts.limit])
+      : await this.db.query(LIST_EVENTS_AFTER, [runId, opts.after ?? 0, opts.limit]);
+    return rows.map(toEventRecord);
+  }
+
+  waitForNudge(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    return this.notifier.wait(timeoutMs, signal);
+  }
+}

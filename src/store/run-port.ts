@@ -1,0 +1,204 @@
+// The run half of the store port. The kernel writes every transition once, against `RunTx`; adapters
+// implement these narrow operations with their own SQL. A `RunTx` is one database transaction: PostgreSQL
+// BEGIN … COMMIT on one connection, SQLite BEGIN IMMEDIATE.
+import type { JsonObject, JsonValue, RunSpec } from "../spec/types.js";
+import type { AttemptStatus, RunStatus, StepStatus } from "./types.js";
+
+/** Times are ISO-8601 UTC strings with milliseconds (`2026-01-02T03:04:05.678Z`). */
+export interface RunRecord {
+  run_id: string;
+  status: RunStatus;
+  task_type: string;
+  spec: RunSpec;
+  shared_inputs: JsonValue;
+  round: number;
+  event_seq: number;
+  reputation_applied: boolean;
+  result: JsonObject | null;
+  error_text: string | null;
+  created_at: string;
+  updated_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+export interface StepRecord {
+  step_id: string;
+  run_id: string;
+  ordinal: number;
+  agent_id: string;
+  executor: string;
+  profile: string;
+  prompt: string;
+  inputs: JsonObject;
+  weight: number;
+  priority: number;
+  timeout_ms: number;
+  status: StepStatus;
+  round: number;
+  attempt: number;
+  attempt_seq: number;
+  max_attempts: number;
+  next_run_at: string;
+  run_created_at: string;
+  lease_token: string | null;
+  lease_owner: string | null;
+  lease_until: string | null;
+  result: JsonValue | null;
+  error_text: string | null;
+  created_at: string;
+  updated_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+export interface AttemptRecord {
+  step_id: string;
+  attempt_seq: number;
+  run_id: string;
+  round: number;
+  attempt: number;
+  worker_id: string;
+  lease_token: string;
+  status: AttemptStatus;
+  closed_as: AttemptStatus | null;
+  error_code: string | null;
+  result: JsonValue | null;
+  error_text: string | null;
+  due_at: string;
+  started_at: string;
+  finished_at: string | null;
+}
+
+export interface EventRecord {
+  id: number;
+  run_id: string;
+  seq: number;
+  event_type: string;
+  payload: JsonObject;
+  created_at: string;
+}
+
+export interface NewEvent {
+  event_type: string;
+  payload: JsonObject;
+  /** Defaults to the transaction's time; STEP_LEASED carries the claim time. */
+  created_at?: string;
+}
+
+export type RunPatch = Partial<
+  Pick<
+    RunRecord,
+    | "status"
+    | "shared_inputs"
+    | "round"
+    | "reputation_applied"
+    | "result"
+    | "error_text"
+    | "started_at"
+    | "finished_at"
+  >
+>;
+
+export type StepPatch = Partial<
+  Pick<
+    StepRecord,
+    | "status"
+    | "inputs"
+    | "round"
+    | "attempt"
+    | "next_run_at"
+    | "lease_token"
+    | "lease_owner"
+    | "lease_until"
+    | "result"
+    | "error_text"
+    | "finished_at"
+  >
+>;
+
+export type AttemptPatch = Partial<
+  Pick<AttemptRecord, "status" | "closed_as" | "error_code" | "result" | "error_text" | "finished_at">
+>;
+
+/** A claimed step: the step row after the claim plus the attempt the claim opened. */
+export interface ClaimedStep {
+  step: StepRecord;
+  attempt: AttemptRecord;
+  task_type: string;
+}
+
+export interface RunTx {
+  /** The transaction's clock (PostgreSQL `now()` of this transaction; the process clock on SQLite). */
+  readonly now: Date;
+  /** Locks the run row (FOR UPDATE); null when there is no such run. */
+  lockRun(runId: string): Promise<RunRecord | null>;
+  /** The run's steps in step order, locked FOR UPDATE (after the run row: SPEC §4 lock order). */
+  lockSteps(runId: string): Promise<StepRecord[]>;
+  insertRun(run: RunRecord): Promise<void>;
+  insertSteps(steps: StepRecord[]): Promise<void>;
+  /** Guarded update; returns false when the run's status is not in `from`. */
+  updateRun(runId: string, from: readonly RunStatus[], patch: RunPatch): Promise<boolean>;
+  /** Guarded update of each listed step; returns how many matched `from`. */
+  updateSteps(stepIds: readonly string[], from: readonly StepStatus[], patch: StepPatch): Promise<number>;
+  getAttempt(stepId: string, attemptSeq: number): Promise<AttemptRecord | null>;
+  findAttemptByToken(stepId: string, leaseToken: string): Promise<AttemptRecord | null>;
+  updateAttempt(stepId: string, attemptSeq: number, patch: AttemptPatch): Promise<void>;
+  /** SUCCEEDED attempts of the run in rounds before `round` (evidence history for aggregation). */
+  listSucceededAttemptsBefore(runId: string, round: number): Promise<AttemptRecord[]>;
+  /** The run's events of these types, in seq order. */
+  listEventsOfTypes(runId: string, types: readonly string[]): Promise<EventRecord[]>;
+  /** Reputation units per agent (task_type row first, then '*'); agents without a row are absent. */
+  getReputationUnits(agentIds: readonly string[], taskType: string): Promise<Record<string, number>>;
+  /** Appends events with the run's next seq values (the run row must be locked). */
+  appendEvents(runId: string, events: readonly NewEvent[]): Promise<EventRecord[]>;
+  /** Asks for one NOTIFY at commit (PostgreSQL); a no-op elsewhere. */
+  notify(runId: string): void;
+}
+
+export interface ClaimOptions {
+  workerId: string;
+  limit: number;
+  leaseMs: number;
+  /** Only steps of this run (`run exec`). */
+  runId?: string;
+  now?: Date;
+}
+
+export interface RunListOptions {
+  status?: RunStatus;
+  limit: number;
+  /** run_id of the last row of the previous page. */
+  before?: string;
+}
+
+export interface RunStore {
+  /** Runs `fn` in one transaction; retried by the adapter on serialization/busy errors only before `fn` ran. */
+  transaction<T>(fn: (tx: RunTx) => Promise<T>, opts?: { now?: Date }): Promise<T>;
+  /** Claims up to `limit` due steps in claim order in one statement; never waits on a locked row. */
+  claimSteps(opts: ClaimOptions): Promise<ClaimedStep[]>;
+  /** Extends the leases whose token still matches; returns the step_ids still held. */
+  heartbeat(
+    leases: readonly { step_id: string; lease_token: string }[],
+    leaseMs: number,
+    now?: Date,
+  ): Promise<string[]>;
+  /** Which of these leases are still valid (no write). */
+  validLeases(leases: readonly { step_id: string; lease_token: string }[]): Promise<string[]>;
+  /** Runs that have LEASED steps whose lease ended before now. */
+  findExpiredLeaseRuns(now?: Date): Promise<string[]>;
+  /** True when any step is QUEUED, RETRY_WAIT or LEASED (optionally of one run). */
+  hasPendingWork(runId?: string): Promise<boolean>;
+  getRun(runId: string): Promise<RunRecord | null>;
+  getSteps(runId: string): Promise<StepRecord[]>;
+  getAttempts(runId: string): Promise<AttemptRecord[]>;
+  listRuns(opts: RunListOptions): Promise<RunRecord[]>;
+  /** Step counts by status for these runs. */
+  countSteps(runIds: readonly string[]): Promise<Map<string, Partial<Record<StepStatus, number>>>>;
+  listEvents(runId: string, opts: { after?: number; limit: number; tail?: boolean }): Promise<EventRecord[]>;
+  /**
+   * Resolves when there may be new work or events (a NOTIFY on PostgreSQL), or after `timeoutMs`.
+   * Polling is the guarantee; this is only a nudge.
+   */
+  waitForNudge(timeoutMs: number, signal?: AbortSignal): Promise<void>;
+}

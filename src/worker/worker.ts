@@ -1,0 +1,291 @@
+// The claim loop. One loop per worker process:
+//   expire stale leases → check held tokens → claim up to the free slots → launch each step on its own
+//   (no batch barrier) → wait for a free slot, a NOTIFY nudge or the poll interval.
+// A heartbeat timer extends held leases every H and aborts the calls whose lease was lost. Database errors
+// are logged and retried with capped backoff; they never crash the worker. stop() is graceful: claiming
+// stops, in-flight steps get `shutdownGraceMs` to finish, the rest are aborted and released.
+import { createExecutor } from "../executors/registry.js";
+import { buildExecuteRequest } from "../executors/request.js";
+import { runAttempt } from "../executors/run-attempt.js";
+import type { ExecutionOutcome, Executor } from "../executors/types.js";
+import {
+  type AttemptLease,
+  expireLeases,
+  finishAttempt,
+  leaseOf,
+  releaseAttempts,
+} from "../kernel/attempts.js";
+import { newAttemptId } from "../kernel/ids.js";
+import type { Store } from "../store/port.js";
+import type { ClaimedStep, RunStore } from "../store/run-port.js";
+import { type Logger, silentLogger } from "../util/log.js";
+import type { WorkerOptions } from "./options.js";
+
+export type WorkerStore = Store & RunStore;
+
+interface InFlight {
+  lease: AttemptLease;
+  controller: AbortController;
+  /** Why the call was aborted, when it was. */
+  abortReason: "shutdown" | "lease-lost" | null;
+  done: Promise<void>;
+}
+
+const EXECUTOR_CACHE_MS = 5_000;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export class Worker {
+  private readonly inflight = new Map<string, InFlight>();
+  private readonly executors = new Map<string, { executor: Executor | null; at: number }>();
+  private stopping = false;
+  private wakeUp: (() => void) | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private readonly log: Logger;
+  /** Steps this worker finished (for tests and `--once` accounting). */
+  completed = 0;
+
+  constructor(
+    private readonly store: WorkerStore,
+    readonly options: WorkerOptions,
+    deps: { logger?: Logger } = {},
+  ) {
+    this.log = deps.logger ?? silentLogger();
+  }
+
+  /** Runs until stop() (or --once / --exit-when-idle); resolves after a graceful drain. */
+  async run(): Promise<void> {
+    const o = this.options;
+    this.log.info(
+      { worker_id: o.workerId, concurrency: o.concurrency, lease_ms: o.leaseMs },
+      "worker started",
+    );
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), o.heartbeatMs);
+    this.heartbeatTimer.unref();
+    let claimedOnce = false;
+    let errorDelay = 0;
+    try {
+      while (!this.stopping) {
+        try {
+          await expireLeases(this.store);
+          await this.checkLeases();
+          const free = o.concurrency - this.inflight.size;
+          let full = false;
+          if (free > 0 && !(o.once && claimedOnce)) {
+            const claimOpts = { workerId: o.workerId, limit: free, leaseMs: o.leaseMs };
+            const claimed = await this.store.claimSteps(
+              o.runId !== undefined ? { ...claimOpts, runId: o.runId } : claimOpts,
+            );
+            claimedOnce = true;
+            for (const c of claimed) this.launch(c);
+            full = claimed.length === free;
+          }
+          if (o.once && claimedOnce && this.inflight.size === 0) break;
+          if (o.exitWhenIdle && this.inflight.size === 0 && !(await this.store.hasPendingWork(o.runId)))
+            break;
+          errorDelay = 0;
+          await this.waitForWork(full);
+        } catch (err) {
+          errorDelay = Math.min(5_000, Math.max(250, errorDelay * 2));
+          this.log.error({ err: String(err), retry_in_ms: errorDelay }, "worker loop error; retrying");
+          await sleep(errorDelay);
+        }
+      }
+    } finally {
+      await this.drain();
+      if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+      this.log.info({ worker_id: o.workerId, completed: this.completed }, "worker stopped");
+    }
+  }
+
+  /** Stop claiming; in-flight steps finish within the grace period, the rest are released. */
+  stop(): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.wakeUp?.();
+  }
+
+  get inFlightCount(): number {
+    return this.inflight.size;
+  }
+
+  private async waitForWork(full: boolean): Promise<void> {
+    const controller = new AbortController();
+    const woken = new Promise<void>((resolve) => {
+      this.wakeUp = resolve;
+    });
+    // With every slot taken, only a freed slot (or the poll) matters; otherwise a NOTIFY may bring work.
+    const waits: Promise<void>[] = [woken, sleep(this.options.pollMs)];
+    if (!full)
+      waits.push(this.store.waitForNudge(this.options.pollMs, controller.signal).catch(() => undefined));
+    await Promise.race(waits);
+    controller.abort();
+    this.wakeUp = null;
+  }
+
+  private launch(claimed: ClaimedStep): void {
+    const entry: InFlight = {
+      lease: leaseOf(claimed),
+      controller: new AbortController(),
+      abortReason: null,
+      done: Promise.resolve(),
+    };
+    this.inflight.set(claimed.step.step_id, entry);
+    entry.done = this.execute(claimed, entry)
+      .catch((err) => this.log.error({ err: String(err), step_id: claimed.step.step_id }, "step crashed"))
+      .finally(() => {
+        this.inflight.delete(claimed.step.step_id);
+        this.wakeUp?.();
+      });
+  }
+
+  private async executorFor(name: string): Promise<Executor | null> {
+    const cached = this.executors.get(name);
+    if (cached && Date.now() - cached.at < EXECUTOR_CACHE_MS) return cached.executor;
+    const record = await this.store.getExecutor(name);
+    const warn = (msg: string) => this.log.warn({ executor: name }, msg);
+    const executor = record ? createExecutor(record, { warn }) : null;
+    this.executors.set(name, { executor, at: Date.now() });
+    return executor;
+  }
+
+  private async execute(claimed: ClaimedStep, entry: InFlight): Promise<void> {
+    const { step, attempt } = claimed;
+    let outcome: ExecutionOutcome;
+    let executor: Executor | null = null;
+    try {
+      executor = await this.executorFor(step.executor);
+    } catch (err) {
+      outcome = {
+        ok: false,
+        code: "EXECUTOR_INCOMPATIBLE",
+        retryable: false,
+        error: `executor "${step.executor}": ${err}`,
+      };
+    }
+    if (executor) {
+      const request = buildExecuteRequest({
+        run_id: step.run_id,
+        agent_id: step.agent_id,
+        round: step.round,
+        attempt_seq: step.attempt_seq,
+        attempt_id: newAttemptId(step.step_id, step.attempt_seq),
+        task_type: claimed.task_type,
+        profile: step.profile,
+        inputs: step.inputs,
+        timeout_ms: step.timeout_ms,
+      });
+      const ctx = {
+        run_id: step.run_id,
+        step_id: step.step_id,
+        agent_id: step.agent_id,
+        round: step.round,
+        attempt: step.attempt,
+        attempt_seq: attempt.attempt_seq,
+        timeout_ms: step.timeout_ms,
+        deadline_ms: Date.now() + step.timeout_ms,
+      };
+      const result = await runAttempt(executor, request, ctx, entry.controller.signal);
+      if ("cancelled" in result) {
+        if (entry.abortReason === "shutdown") await this.release(entry.lease);
+        return;
+      }
+      outcome = result;
+    } else {
+      outcome ??= {
+        ok: false,
+        code: "EXECUTOR_INCOMPATIBLE",
+        retryable: false,
+        error: `executor "${step.executor}" is not registered (removed after submit?); run: wattswarm executors add ${step.executor} --url <url>`,
+      };
+    }
+    await this.finish(entry.lease, outcome);
+  }
+
+  /** Records the outcome; a database error is retried until the lease would have expired anyway. */
+  private async finish(lease: AttemptLease, outcome: ExecutionOutcome): Promise<void> {
+    const giveUpAt = Date.now() + this.options.leaseMs * 2;
+    let delay = 100;
+    for (;;) {
+      try {
+        const result = await finishAttempt(this.store, lease, outcome);
+        if (result.applied) this.completed += 1;
+        else
+          this.log.warn(
+            { step_id: lease.step_id, reason: result.reason },
+            "result not applied (lease no longer held)",
+          );
+        return;
+      } catch (err) {
+        if (Date.now() > giveUpAt) {
+          this.log.error(
+            { err: String(err), step_id: lease.step_id },
+            "could not record a result; the lease will expire",
+          );
+          return;
+        }
+        this.log.warn(
+          { err: String(err), step_id: lease.step_id, retry_in_ms: delay },
+          "recording a result failed",
+        );
+        await sleep(delay);
+        delay = Math.min(5_000, delay * 2);
+      }
+    }
+  }
+
+  private async release(lease: AttemptLease): Promise<void> {
+    try {
+      await releaseAttempts(this.store, [lease]);
+    } catch (err) {
+      this.log.warn({ err: String(err), step_id: lease.step_id }, "release failed; the lease will expire");
+    }
+  }
+
+  private leases(): { step_id: string; lease_token: string }[] {
+    return [...this.inflight.values()].map((e) => ({
+      step_id: e.lease.step_id,
+      lease_token: e.lease.lease_token,
+    }));
+  }
+
+  private abortLost(held: readonly string[]): void {
+    const keep = new Set(held);
+    for (const [stepId, entry] of this.inflight) {
+      if (keep.has(stepId) || entry.abortReason) continue;
+      entry.abortReason = "lease-lost";
+      entry.controller.abort(new Error("lease lost"));
+      this.log.info({ step_id: stepId }, "lease lost (cancelled, early stop or expired); call aborted");
+    }
+  }
+
+  /** Token check without a write: catches cancel and early stop between heartbeats. */
+  private async checkLeases(): Promise<void> {
+    const leases = this.leases();
+    if (leases.length === 0) return;
+    this.abortLost(await this.store.validLeases(leases));
+  }
+
+  private async heartbeat(): Promise<void> {
+    try {
+      const leases = this.leases();
+      if (leases.length > 0) this.abortLost(await this.store.heartbeat(leases, this.options.leaseMs));
+      await expireLeases(this.store);
+    } catch (err) {
+      this.log.warn({ err: String(err) }, "heartbeat failed");
+    }
+  }
+
+  private async drain(): Promise<void> {
+    if (this.inflight.size === 0) return;
+    const all = () => Promise.all([...this.inflight.values()].map((e) => e.done));
+    await Promise.race([all(), sleep(this.options.shutdownGraceMs)]);
+    for (const entry of this.inflight.values()) {
+      entry.abortReason = "shutdown";
+      entry.controller.abort(new Error("worker shutdown"));
+    }
+    await all();
+  }
+}

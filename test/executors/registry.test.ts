@@ -1,0 +1,74 @@
+import { describe, expect, it } from "vitest";
+import { HttpExecutor } from "../../src/executors/http.js";
+import { createExecutor, validateExecutorConfig } from "../../src/executors/registry.js";
+import { SimExecutor } from "../../src/executors/sim.js";
+
+describe("createExecutor", () => {
+  it("builds http and sim executors under their registered names", () => {
+    const rt = createExecutor({ name: "rt", kind: "http", config: { url: "http://127.0.0.1:8787" } });
+    expect(rt).toBeInstanceOf(HttpExecutor);
+    expect([rt.name, rt.kind]).toEqual(["rt", "http"]);
+    const sim = createExecutor({ name: "sim", kind: "sim", config: { accuracy: 0.9 } });
+    expect(sim).toBeInstanceOf(SimExecutor);
+  });
+
+  it("refuses kinds that are not available yet and invalid configs", () => {
+    expect(() => createExecutor({ name: "c", kind: "command", config: {} })).toThrow(
+      "executor kind command is not available yet",
+    );
+    expect(() => createExecutor({ name: "o", kind: "openai", config: {} })).toThrow(
+      /openai is not available yet/,
+    );
+    expect(() => createExecutor({ name: "rt", kind: "http", config: { url: "ftp://x" } })).toThrow(
+      /must use http/,
+    );
+  });
+});
+
+describe("validateExecutorConfig", () => {
+  it("accepts valid configs", () => {
+    expect(validateExecutorConfig("http", { url: "https://rt.example/api" })).toEqual([]);
+    expect(
+      validateExecutorConfig("http", {
+        url: "http://127.0.0.1:8787",
+        headers: { "x-team": "blue" },
+        bearer_env: "RT_TOKEN",
+        verify: true,
+        timeout_ms: 30_000,
+      }),
+    ).toEqual([]);
+    expect(validateExecutorConfig("sim", {})).toEqual([]);
+    expect(
+      validateExecutorConfig("sim", { accuracy: 0.7, options: ["YES", "NO"], truth: "YES", seed: "s" }),
+    ).toEqual([]);
+  });
+
+  it("lists every problem", () => {
+    const problems = validateExecutorConfig("http", {
+      url: "file:///tmp/x",
+      headers: { Authorization: "Bearer x", "bad name": "v" },
+      bearer_env: "not-a-name",
+      verify: "yes",
+      timeout_ms: 0,
+      extra: 1,
+    });
+    expect(problems).toEqual([
+      "extra: unknown key (expected one of url, headers, bearer_env, verify, timeout_ms)",
+      'url: "file:///tmp/x" must use http or https',
+      "headers.Authorization: reserved (secrets are not stored in config; use bearer_env)",
+      "headers.bad name: not a valid header name",
+      'bearer_env: "not-a-name" must be an env var name like RUNTIME_TOKEN',
+      'verify: "yes" must be true or false',
+      "timeout_ms: 0 must be an integer from 1 to 3600000",
+    ]);
+    expect(validateExecutorConfig("http", {})).toEqual(["url: required, an http:// or https:// URL"]);
+    expect(validateExecutorConfig("http", { url: "http://u:p@host" })[0]).toMatch(/credentials/);
+    expect(validateExecutorConfig("sim", { fail_rate: 2 })).toEqual([
+      "invalid option fail_rate=2: must be a number from 0 to 1",
+    ]);
+    expect(validateExecutorConfig("command", {})).toEqual([
+      "kind: executor kind command is not available yet",
+    ]);
+    expect(validateExecutorConfig("grpc", {})[0]).toMatch(/unknown executor kind "grpc"/);
+  });
+});

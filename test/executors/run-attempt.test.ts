@@ -1,0 +1,108 @@
+import { describe, expect, it } from "vitest";
+import { runAttempt } from "../../src/executors/run-attempt.js";
+import { SimExecutor } from "../../src/executors/sim.js";
+import type { ExecutionOutcome, Executor } from "../../src/executors/types.js";
+import { makeAttempt } from "./helpers.js";
+
+function fake(execute: Executor["execute"]): Executor {
+  return {
+    name: "fake",
+    kind: "sim",
+    execute,
+    check: async () => ({ ok: true, health: "ok", capabilities: null }),
+  };
+}
+
+describe("runAttempt", () => {
+  it("passes an outcome through", async () => {
+    const { request, ctx } = makeAttempt();
+    expect(await runAttempt(new SimExecutor("sim", { accuracy: 1 }), request, ctx)).toEqual({
+      ok: true,
+      response: { decision: "A", answer: "A", confidence: 1 },
+    });
+  });
+
+  it("times out an executor that ignores its signal", async () => {
+    const { request, ctx } = makeAttempt({ timeout_ms: 100 });
+    let seen: AbortSignal | undefined;
+    const stuck = fake((_r, _c, signal) => {
+      seen = signal;
+      return new Promise<ExecutionOutcome>(() => {});
+    });
+    const started = Date.now();
+    expect(await runAttempt(stuck, request, ctx)).toEqual({
+      ok: false,
+      code: "TIMEOUT",
+      retryable: true,
+      error: "TIMEOUT: no result within 100 ms",
+    });
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(seen?.aborted).toBe(true);
+  });
+
+  it("returns cancelled on cancel, and at once when already cancelled", async () => {
+    const { request, ctx } = makeAttempt({ timeout_ms: 5000 });
+    const cancel = new AbortController();
+    const pending = runAttempt(new SimExecutor("sim", { latency_ms: 10_000 }), request, ctx, cancel.signal);
+    setTimeout(() => cancel.abort(), 20);
+    expect(await pending).toEqual({ cancelled: true });
+    let called = false;
+    const spy = fake(async () => {
+      called = true;
+      return { ok: true, response: {} };
+    });
+    expect(await runAttempt(spy, request, ctx, AbortSignal.abort())).toEqual({ cancelled: true });
+    expect(called).toBe(false);
+  });
+
+  it("turns an unexpected throw into a retryable outcome", async () => {
+    const { request, ctx } = makeAttempt();
+    const asyncThrow = fake(async () => {
+      throw new Error("boom");
+    });
+    const syncThrow = fake(() => {
+      throw new TypeError("bad");
+    });
+    const expected = { ok: false, code: "BAD_OUTPUT", retryable: true };
+    expect(await runAttempt(asyncThrow, request, ctx)).toEqual({
+      ...expected,
+      error: "executor error: boom",
+    });
+    expect(await runAttempt(syncThrow, request, ctx)).toEqual({ ...expected, error: "executor error: bad" });
+  });
+
+  it("cuts a huge error text to 8 KiB", async () => {
+    const { request, ctx } = makeAttempt();
+    const noisy = fake(async () => ({
+      ok: false,
+      code: "HTTP_5XX",
+      retryable: true,
+      error: "x".repeat(100_000),
+    }));
+    const result = await runAttempt(noisy, request, ctx);
+    expect("ok" in result && !result.ok && Buffer.byteLength(result.error)).toBe(8192);
+  });
+
+  it("leaves no listener on a long-lived cancel signal", async () => {
+    const cancel = new AbortController();
+    let added = 0;
+    let removed = 0;
+    const signal = cancel.signal;
+    const add = signal.addEventListener.bind(signal);
+    const remove = signal.removeEventListener.bind(signal);
+    signal.addEventListener = ((...args: Parameters<typeof add>) => {
+      added++;
+      add(...args);
+    }) as typeof signal.addEventListener;
+    signal.removeEventListener = ((...args: Parameters<typeof remove>) => {
+      removed++;
+      remove(...args);
+    }) as typeof signal.removeEventListener;
+    for (let i = 0; i < 10; i++) {
+      const { request, ctx } = makeAttempt({ attempt_seq: i });
+      await runAttempt(new SimExecutor("sim"), request, ctx, signal);
+    }
+    expect(added).toBe(10);
+    expect(removed).toBe(10);
+  });
+});
