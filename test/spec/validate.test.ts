@@ -110,15 +110,16 @@ describe("the seed example (runs-doc.txt)", () => {
     const quick = parseRunSpecText(read("examples/quickstart/run-spec.json"), "quickstart");
     expect(quick.ok).toBe(true);
     if (!quick.ok) return;
-    expect(quick.spec.agents).toHaveLength(5);
+    expect(quick.spec.agents).toHaveLength(4);
     expect(quick.spec.agents.every((a) => a.executor === "sim")).toBe(true);
-    expect(quick.spec.aggregation.quorum).toBe(3);
+    expect(quick.spec.aggregation.quorum).toBe(2);
     expect(quick.spec.aggregation.tie_policy.chain).toEqual(["CONFIDENCE_WEIGHTED", "STOCHASTIC"]);
     expect(quick.spec.aggregation.null_policy.chain).toEqual(["REEXPLORE", "FINALIZE_NULL"]);
-    expect((quick.spec.shared_inputs as { _sim: unknown })._sim).toEqual({
+    expect(quick.spec.agents[1]?.inputs._sim).toEqual({
       truth: "APPROVE",
       options: ["APPROVE", "REJECT"],
-      accuracy: 0.6,
+      accuracy: 1,
+      confidence: 0.9,
     });
   });
 });
