@@ -191,7 +191,7 @@ function reexploreReport(p: Prepared, chain: ChainName): ReexploreReport {
 
 function reputationReport(p: Prepared, input: AggregationInput): Record<string, number> | null {
   if (!usesReputation(p.spec.aggregation)) return null;
-  const units: Record<string, number> = {};
+  const units: Record<string, number> = Object.create(null);
   for (const agent of p.spec.agents) {
     const u = reputationUnitsOf(agent.agent_id, p.spec, input.reputation_units);
     if (u !== null) units[agent.agent_id] = u;

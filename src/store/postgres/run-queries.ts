@@ -62,8 +62,9 @@ export const NOTIFY = "SELECT pg_notify($1, $2)";
 // Claims: due steps in claim order, locking only step rows and skipping locked ones; the attempt row is
 // opened in the same statement. A QUEUED run becomes RUNNING here only if its row is free (SKIP LOCKED):
 // a claim never waits on a run row. Otherwise the next transaction that locks the run does it.
+// The claim time is cut to the millisecond the columns keep, so the attempt returned is the attempt stored.
 export const CLAIM_STEPS = `
-WITH clock AS (SELECT coalesce($4::timestamptz, now()) AS t),
+WITH clock AS (SELECT date_trunc('milliseconds', coalesce($4::timestamptz, now())) AS t),
 picked AS (
   SELECT s.step_id, s.next_run_at AS due_at
   FROM run_steps s, clock

@@ -153,7 +153,8 @@ export class PgRunTx implements RunTx {
 
   async getReputationUnits(agentIds: readonly string[], taskType: string): Promise<Record<string, number>> {
     const { rows } = await this.client.query(REPUTATION_UNITS, [[...agentIds], taskType]);
-    const units: Record<string, number> = {};
+    // Null prototype: "__proto__" is a valid agent_id, and assigning it on a plain object would be lost.
+    const units: Record<string, number> = Object.create(null);
     for (const r of rows) units[r.agent_id as string] = Number(r.units);
     return units;
   }

@@ -1,10 +1,23 @@
-// The SQLite adapter of the store port. better-sqlite3 is synchronous: each method does its work in one
-// call (a transition in one `immediateTx`) and returns a settled promise, so the port stays async for both.
+// The SQLite adapter of the store port. better-sqlite3 is synchronous, and one store has one connection:
+// every use of it goes through a FIFO queue (SerialQueue, one per file and process), so a run transition that
+// awaits between its statements never interleaves with another one, a claim or a read. The run half lives in
+// run-store.ts.
 
 import type { Store } from "../port.js";
 import { assertExecutorInput, executorKindOf, isoTime, jsonObjectOf } from "../records.js";
-import type { ExecutorInput, ExecutorRecord, MigrateResult } from "../types.js";
-import { immediateTx, openSqlite, type SqliteDb } from "./connection.js";
+import type {
+  AttemptRecord,
+  ClaimedStep,
+  ClaimOptions,
+  EventRecord,
+  RunListOptions,
+  RunRecord,
+  RunStore,
+  RunTx,
+  StepRecord,
+} from "../run-port.js";
+import type { ExecutorInput, ExecutorRecord, MigrateResult, StepStatus } from "../types.js";
+import { openSqlite, queueFor, type SerialQueue, type SqliteDb } from "./connection.js";
 import { migrateSqlite } from "./migrate.js";
 import { MIGRATIONS } from "./migrations/index.js";
 import {
@@ -14,6 +27,7 @@ import {
   REMOVE_EXECUTOR,
   UPSERT_EXECUTOR,
 } from "./queries.js";
+import { SqliteRunStore } from "./run-store.js";
 
 export interface SqliteStoreOptions {
   /** An absolute file path, or `:memory:` (one private database per store: for tests only). */
@@ -34,18 +48,22 @@ function toExecutorRecord(row: ExecutorRow): ExecutorRecord {
   };
 }
 
-export class SqliteStore implements Store {
+export class SqliteStore implements Store, RunStore {
   readonly kind = "sqlite" as const;
   readonly path: string;
   protected readonly clock: () => number;
   private readonly env: NodeJS.ProcessEnv;
   private handle: SqliteDb | undefined;
   private closed = false;
+  private readonly queue: SerialQueue;
+  private readonly runs: SqliteRunStore;
 
   constructor(options: SqliteStoreOptions) {
     this.path = options.path;
     this.env = options.env ?? process.env;
     this.clock = options.clock ?? Date.now;
+    this.queue = queueFor(this.path);
+    this.runs = new SqliteRunStore((fn) => this.run(fn), this.clock, this.path);
   }
 
   /** Opened on first use, so constructing a store never throws and an open failure rejects a promise. */
@@ -55,14 +73,13 @@ export class SqliteStore implements Store {
     return this.handle;
   }
 
-  /** Wraps synchronous work so that its errors become rejections, like the PostgreSQL adapter's. */
-  protected async run<T>(fn: (db: SqliteDb) => T): Promise<T> {
-    return fn(this.db);
-  }
-
-  /** One BEGIN IMMEDIATE transaction: what every run transition is built on. */
-  protected tx<T>(fn: (db: SqliteDb) => T): Promise<T> {
-    return this.run((db) => immediateTx(db, () => fn(db)));
+  /**
+   * Runs `fn` with the connection once every earlier call on this file (from any store of this process) has
+   * finished (FIFO); errors become rejections, like the PostgreSQL adapter's. Run transitions add BEGIN
+   * IMMEDIATE … COMMIT around it (run-store.ts).
+   */
+  protected run<T>(fn: (db: SqliteDb) => T | Promise<T>): Promise<T> {
+    return this.queue.run(() => fn(this.db));
   }
 
   describe(): string {
@@ -73,10 +90,14 @@ export class SqliteStore implements Store {
     return this.run((db) => migrateSqlite(db, MIGRATIONS, this.env, this.clock));
   }
 
+  /** Waits for the calls already queued, then closes the connection; later calls reject. */
   async close(): Promise<void> {
-    this.closed = true;
-    this.handle?.close();
-    this.handle = undefined;
+    if (this.closed) return;
+    await this.queue.run(() => {
+      this.closed = true;
+      this.handle?.close();
+      this.handle = undefined;
+    });
   }
 
   async now(): Promise<Date> {
@@ -109,5 +130,62 @@ export class SqliteStore implements Store {
 
   removeExecutor(name: string): Promise<boolean> {
     return this.run((db) => db.prepare(REMOVE_EXECUTOR).run(name).changes > 0);
+  }
+
+  // The run port, delegated to run-store.ts.
+  transaction<T>(fn: (tx: RunTx) => Promise<T>, opts?: { now?: Date }): Promise<T> {
+    return this.runs.transaction(fn, opts);
+  }
+
+  claimSteps(opts: ClaimOptions): Promise<ClaimedStep[]> {
+    return this.runs.claimSteps(opts);
+  }
+
+  heartbeat(
+    leases: readonly { step_id: string; lease_token: string }[],
+    leaseMs: number,
+    now?: Date,
+  ): Promise<string[]> {
+    return this.runs.heartbeat(leases, leaseMs, now);
+  }
+
+  validLeases(leases: readonly { step_id: string; lease_token: string }[]): Promise<string[]> {
+    return this.runs.validLeases(leases);
+  }
+
+  findExpiredLeaseRuns(now?: Date): Promise<string[]> {
+    return this.runs.findExpiredLeaseRuns(now);
+  }
+
+  hasPendingWork(runId?: string): Promise<boolean> {
+    return this.runs.hasPendingWork(runId);
+  }
+
+  getRun(runId: string): Promise<RunRecord | null> {
+    return this.runs.getRun(runId);
+  }
+
+  getSteps(runId: string): Promise<StepRecord[]> {
+    return this.runs.getSteps(runId);
+  }
+
+  getAttempts(runId: string): Promise<AttemptRecord[]> {
+    return this.runs.getAttempts(runId);
+  }
+
+  listRuns(opts: RunListOptions): Promise<RunRecord[]> {
+    return this.runs.listRuns(opts);
+  }
+
+  countSteps(runIds: readonly string[]): Promise<Map<string, Partial<Record<StepStatus, number>>>> {
+    return this.runs.countSteps(runIds);
+  }
+
+  listEvents(runId: string, opts: { after?: number; limit: number; tail?: boolean }): Promise<EventRecord[]> {
+    return this.runs.listEvents(runId, opts);
+  }
+
+  waitForNudge(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    return this.runs.waitForNudge(timeoutMs, signal);
   }
 }

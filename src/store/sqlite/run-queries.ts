@@ -1,0 +1,134 @@
+// Named SQL of the run port (SQLite). Every value is a parameter; lists travel as one JSON array parameter
+// read with json_each. The only text composed at run time is the SET list of guarded updates, built from a
+// fixed column whitelist (run-tx.ts), never from input. Times are epoch ms from the process clock.
+
+export const RUN_COLUMNS = `run_id, status, task_type, spec_json, shared_inputs_json, round, event_seq, reputation_applied,
+  result_json, error_text, created_at, updated_at, started_at, finished_at`;
+
+export const STEP_COLUMNS = `step_id, run_id, ordinal, agent_id, executor, profile, prompt, inputs_json, weight, priority,
+  timeout_ms, status, round, attempt, attempt_seq, max_attempts, next_run_at, run_created_at, lease_token,
+  lease_owner, lease_until, result_json, error_text, created_at, updated_at, started_at, finished_at`;
+
+export const ATTEMPT_COLUMNS = `step_id, attempt_seq, run_id, round, attempt, worker_id, lease_token, status, closed_as,
+  error_code, result_json, error_text, due_at, started_at, finished_at`;
+
+export const EVENT_COLUMNS = "id, run_id, seq, event_type, payload_json, created_at";
+
+/** `@name` placeholders for a column list. */
+function placeholders(columns: string): string {
+  return columns
+    .split(",")
+    .map((c) => `@${c.trim()}`)
+    .join(", ");
+}
+
+/** A JSON array parameter as a set of values, for `x IN (…)`. */
+export const IN_JSON = (param: string): string => `(SELECT value FROM json_each(${param}))`;
+
+// BEGIN IMMEDIATE already holds the database's write lock, so "locking" a row is reading it.
+export const LOCK_RUN = `SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = ?`;
+
+export const LOCK_STEPS = `SELECT ${STEP_COLUMNS} FROM run_steps WHERE run_id = ? ORDER BY ordinal`;
+
+export const INSERT_RUN = `INSERT INTO runs (${RUN_COLUMNS}) VALUES (${placeholders(RUN_COLUMNS)})`;
+
+export const INSERT_STEP = `INSERT INTO run_steps (${STEP_COLUMNS}) VALUES (${placeholders(STEP_COLUMNS)})`;
+
+export const GET_ATTEMPT = `SELECT ${ATTEMPT_COLUMNS} FROM run_step_attempts WHERE step_id = ? AND attempt_seq = ?`;
+
+export const FIND_ATTEMPT_BY_TOKEN = `
+SELECT ${ATTEMPT_COLUMNS} FROM run_step_attempts WHERE step_id = ? AND lease_token = ?
+ORDER BY attempt_seq DESC LIMIT 1`;
+
+export const SUCCEEDED_ATTEMPTS_BEFORE = `
+SELECT ${ATTEMPT_COLUMNS} FROM run_step_attempts
+WHERE run_id = ? AND round < ? AND status = 'SUCCEEDED'
+ORDER BY round, step_id, attempt_seq`;
+
+export const EVENTS_OF_TYPES = `
+SELECT ${EVENT_COLUMNS} FROM run_events WHERE run_id = ? AND event_type IN ${IN_JSON("?")} ORDER BY seq`;
+
+// The task_type row sorts before the overall '*' row (SPEC §9); the caller keeps the first per agent.
+export const REPUTATION_UNITS = `
+SELECT agent_id, units FROM agent_reputation
+WHERE agent_id IN ${IN_JSON("?")} AND task_type IN (?, '*')
+ORDER BY agent_id, (task_type = '*')`;
+
+export const BUMP_EVENT_SEQ =
+  "UPDATE runs SET event_seq = event_seq + ? WHERE run_id = ? RETURNING event_seq";
+
+export const INSERT_EVENT = `
+INSERT INTO run_events (run_id, seq, event_type, payload_json, created_at) VALUES (?, ?, ?, ?, ?)
+RETURNING ${EVENT_COLUMNS}`;
+
+// Claims: due steps in claim order. Run inside BEGIN IMMEDIATE, which stands for every lock of SPEC §4, so
+// nothing can take the same rows between the pick and the update.
+export const PICK_DUE_STEPS = `
+SELECT step_id, next_run_at FROM run_steps
+WHERE status IN ('QUEUED', 'RETRY_WAIT') AND next_run_at <= @now AND (@run_id IS NULL OR run_id = @run_id)
+ORDER BY priority DESC, next_run_at, run_created_at, step_id
+LIMIT @limit`;
+
+export const LEASE_STEP = `
+UPDATE run_steps
+SET status = 'LEASED', attempt = attempt + 1, attempt_seq = attempt_seq + 1, lease_token = @token,
+    lease_owner = @worker_id, lease_until = @now + @lease_ms, started_at = coalesce(started_at, @now),
+    updated_at = @now
+WHERE step_id = @step_id AND status IN ('QUEUED', 'RETRY_WAIT')
+RETURNING ${STEP_COLUMNS}`;
+
+export const OPEN_ATTEMPT = `
+INSERT INTO run_step_attempts (step_id, attempt_seq, run_id, round, attempt, worker_id, lease_token, status, due_at,
+                               started_at)
+VALUES (@step_id, @attempt_seq, @run_id, @round, @attempt, @worker_id, @lease_token, 'RUNNING', @due_at, @now)`;
+
+export const START_RUN = `
+UPDATE runs SET status = 'RUNNING', started_at = coalesce(started_at, @now), updated_at = @now
+WHERE run_id = @run_id AND status = 'QUEUED'`;
+
+export const RUN_TASK_TYPE = "SELECT task_type FROM runs WHERE run_id = ?";
+
+// Leases travel as a JSON array of {step_id, lease_token}.
+const LEASE_PAIRS = `(SELECT json_extract(value, '$.step_id'), json_extract(value, '$.lease_token') FROM json_each(?))`;
+
+export const HEARTBEAT = `
+UPDATE run_steps SET lease_until = ? + ?, updated_at = ?
+WHERE status = 'LEASED' AND (step_id, lease_token) IN ${LEASE_PAIRS}
+RETURNING step_id`;
+
+export const VALID_LEASES = `
+SELECT step_id FROM run_steps WHERE status = 'LEASED' AND (step_id, lease_token) IN ${LEASE_PAIRS}`;
+
+export const EXPIRED_LEASE_RUNS = `
+SELECT DISTINCT run_id FROM run_steps WHERE status = 'LEASED' AND lease_until < ? ORDER BY run_id`;
+
+export const HAS_PENDING_WORK = `
+SELECT EXISTS (
+  SELECT 1 FROM run_steps WHERE status IN ('QUEUED', 'RETRY_WAIT', 'LEASED') AND (@run_id IS NULL OR run_id = @run_id)
+) AS pending`;
+
+export const GET_RUN = `SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = ?`;
+
+export const GET_STEPS = `SELECT ${STEP_COLUMNS} FROM run_steps WHERE run_id = ? ORDER BY ordinal`;
+
+export const GET_ATTEMPTS = `
+SELECT a.step_id, a.attempt_seq, a.run_id, a.round, a.attempt, a.worker_id, a.lease_token, a.status, a.closed_as,
+       a.error_code, a.result_json, a.error_text, a.due_at, a.started_at, a.finished_at
+FROM run_step_attempts a JOIN run_steps s ON s.step_id = a.step_id
+WHERE a.run_id = ? ORDER BY s.ordinal, a.attempt_seq`;
+
+export const LIST_RUNS = `
+SELECT ${RUN_COLUMNS} FROM runs
+WHERE (@status IS NULL OR status = @status)
+  AND (@before IS NULL OR (created_at, run_id) < (SELECT b.created_at, b.run_id FROM runs b WHERE b.run_id = @before))
+ORDER BY created_at DESC, run_id DESC
+LIMIT @limit`;
+
+export const COUNT_STEPS = `
+SELECT run_id, status, count(*) AS n FROM run_steps WHERE run_id IN ${IN_JSON("?")} GROUP BY run_id, status`;
+
+export const LIST_EVENTS_AFTER = `
+SELECT ${EVENT_COLUMNS} FROM run_events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?`;
+
+export const LIST_EVENTS_TAIL = `
+SELECT * FROM (SELECT ${EVENT_COLUMNS} FROM run_events WHERE run_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq`;

@@ -1,0 +1,286 @@
+// The run half of the SQLite adapter: transactions, claims, heartbeats and reads.
+//
+// Concurrency. Within a process, the store's one connection is used by one section at a time (SerialQueue in
+// connection.ts): a run transition awaits between statements, and a second BEGIN on the same connection would
+// fail, or a claim would land inside someone else's transaction. Across processes, every writing section is
+// BEGIN IMMEDIATE: it takes the database's write lock up front (waiting up to busy_timeout), so no
+// transaction ever fails half-way on a lock upgrade; a BEGIN that still finds the database busy is retried a
+// few times before anything ran.
+import { randomUUID } from "node:crypto";
+import { WattswarmError } from "../../errors.js";
+import type {
+  AttemptRecord,
+  ClaimedStep,
+  ClaimOptions,
+  EventRecord,
+  RunListOptions,
+  RunRecord,
+  RunStore,
+  RunTx,
+  StepRecord,
+} from "../run-port.js";
+import type { StepStatus } from "../types.js";
+import { isBusy, type SqliteDb } from "./connection.js";
+import {
+  COUNT_STEPS,
+  EXPIRED_LEASE_RUNS,
+  GET_ATTEMPTS,
+  GET_RUN,
+  GET_STEPS,
+  HAS_PENDING_WORK,
+  HEARTBEAT,
+  LEASE_STEP,
+  LIST_EVENTS_AFTER,
+  LIST_EVENTS_TAIL,
+  LIST_RUNS,
+  OPEN_ATTEMPT,
+  PICK_DUE_STEPS,
+  RUN_TASK_TYPE,
+  START_RUN,
+  VALID_LEASES,
+} from "./run-queries.js";
+import { type Row, toAttemptRecord, toEventRecord, toRunRecord, toStepRecord } from "./run-rows.js";
+import { SqliteRunTx } from "./run-tx.js";
+
+/** Runs `fn` with the connection, alone (the store's serial queue). */
+export type Exclusive = <T>(fn: (db: SqliteDb) => T | Promise<T>) => Promise<T>;
+
+const UNIQUE_VIOLATIONS = new Set(["SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE"]);
+/** BEGIN IMMEDIATE attempts; each already waited busy_timeout (5 s) for the other process's write to end. */
+const BEGIN_ATTEMPTS = 3;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function leasesJson(leases: readonly { step_id: string; lease_token: string }[]): string {
+  return JSON.stringify(leases.map((l) => ({ step_id: l.step_id, lease_token: l.lease_token })));
+}
+
+export class SqliteRunStore implements RunStore {
+  constructor(
+    private readonly exclusive: Exclusive,
+    private readonly clock: () => number,
+    private readonly path: string,
+  ) {}
+
+  /** The time of a call: the caller's `now`, else the process clock (read once the write lock is held). */
+  private timeOf(now?: Date): number {
+    return now ? now.getTime() : Math.trunc(this.clock());
+  }
+
+  private async begin(db: SqliteDb): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        db.exec("BEGIN IMMEDIATE");
+        return;
+      } catch (err) {
+        if (!isBusy(err)) throw err;
+        if (attempt >= BEGIN_ATTEMPTS) {
+          const busy = new WattswarmError(
+            "DB_UNAVAILABLE",
+            `SQLite database at ${this.path} stayed locked by another connection; try again`,
+          );
+          busy.cause = err;
+          throw busy;
+        }
+        await sleep(50 * attempt + Math.floor(Math.random() * 50));
+      }
+    }
+  }
+
+  /** One BEGIN IMMEDIATE … COMMIT section; a throw rolls back. */
+  private immediate<T>(fn: (db: SqliteDb) => T | Promise<T>): Promise<T> {
+    return this.exclusive(async (db) => {
+      await this.begin(db);
+      try {
+        const result = await fn(db);
+        db.exec("COMMIT");
+        return result;
+      } catch (err) {
+        if (db.inTransaction) {
+          try {
+            db.exec("ROLLBACK");
+          } catch {
+            // The original error is the one worth reporting.
+          }
+        }
+        throw err;
+      }
+    });
+  }
+
+  private read<T>(fn: (db: SqliteDb) => T): Promise<T> {
+    return this.exclusive(fn);
+  }
+
+  async transaction<T>(fn: (tx: RunTx) => Promise<T>, opts: { now?: Date } = {}): Promise<T> {
+    try {
+      return await this.immediate((db) => fn(new SqliteRunTx(db, new Date(this.timeOf(opts.now)))));
+    } catch (err) {
+      const code = (err as { code?: unknown } | null)?.code;
+      if (typeof code === "string" && UNIQUE_VIOLATIONS.has(code)) {
+        throw new WattswarmError(
+          "RUN_EXISTS",
+          `a row with this key already exists: ${(err as Error).message}`,
+        );
+      }
+      throw err;
+    }
+  }
+
+  claimSteps(opts: ClaimOptions): Promise<ClaimedStep[]> {
+    if (opts.limit <= 0) return Promise.resolve([]);
+    return this.immediate((db) => {
+      const now = this.timeOf(opts.now);
+      const picked = db
+        .prepare(PICK_DUE_STEPS)
+        .all({ now, run_id: opts.runId ?? null, limit: opts.limit }) as Row[];
+      const lease = db.prepare(LEASE_STEP);
+      const open = db.prepare(OPEN_ATTEMPT);
+      const start = db.prepare(START_RUN);
+      const taskTypeOf = db.prepare(RUN_TASK_TYPE);
+      const taskTypes = new Map<string, string>();
+      return picked.map((p): ClaimedStep => {
+        const step = toStepRecord(
+          lease.get({
+            step_id: p.step_id,
+            token: randomUUID(),
+            worker_id: opts.workerId,
+            now,
+            lease_ms: opts.leaseMs,
+          }) as Row,
+        );
+        const attempt: AttemptRecord = {
+          step_id: step.step_id,
+          attempt_seq: step.attempt_seq,
+          run_id: step.run_id,
+          round: step.round,
+          attempt: step.attempt,
+          worker_id: opts.workerId,
+          lease_token: step.lease_token as string,
+          status: "RUNNING",
+          closed_as: null,
+          error_code: null,
+          result: null,
+          error_text: null,
+          due_at: step.next_run_at,
+          started_at: new Date(now).toISOString(),
+          finished_at: null,
+        };
+        open.run({
+          step_id: attempt.step_id,
+          attempt_seq: attempt.attempt_seq,
+          run_id: attempt.run_id,
+          round: attempt.round,
+          attempt: attempt.attempt,
+          worker_id: attempt.worker_id,
+          lease_token: attempt.lease_token,
+          due_at: p.next_run_at as number,
+          now,
+        });
+        let taskType = taskTypes.get(step.run_id);
+        if (taskType === undefined) {
+          // The lazy QUEUED → RUNNING start: on SQLite the claim already holds the run row's lock too.
+          start.run({ run_id: step.run_id, now });
+          taskType = (taskTypeOf.get(step.run_id) as Row).task_type as string;
+          taskTypes.set(step.run_id, taskType);
+        }
+        return { step, attempt, task_type: taskType };
+      });
+    });
+  }
+
+  heartbeat(
+    leases: readonly { step_id: string; lease_token: string }[],
+    leaseMs: number,
+    now?: Date,
+  ): Promise<string[]> {
+    if (leases.length === 0) return Promise.resolve([]);
+    return this.immediate((db) => {
+      const t = this.timeOf(now);
+      const rows = db.prepare(HEARTBEAT).all(t, leaseMs, t, leasesJson(leases)) as Row[];
+      return rows.map((r) => r.step_id as string);
+    });
+  }
+
+  validLeases(leases: readonly { step_id: string; lease_token: string }[]): Promise<string[]> {
+    if (leases.length === 0) return Promise.resolve([]);
+    return this.read((db) =>
+      (db.prepare(VALID_LEASES).all(leasesJson(leases)) as Row[]).map((r) => r.step_id as string),
+    );
+  }
+
+  findExpiredLeaseRuns(now?: Date): Promise<string[]> {
+    return this.read((db) =>
+      (db.prepare(EXPIRED_LEASE_RUNS).all(this.timeOf(now)) as Row[]).map((r) => r.run_id as string),
+    );
+  }
+
+  hasPendingWork(runId?: string): Promise<boolean> {
+    return this.read((db) => {
+      const row = db.prepare(HAS_PENDING_WORK).get({ run_id: runId ?? null }) as Row | undefined;
+      return row?.pending === 1;
+    });
+  }
+
+  getRun(runId: string): Promise<RunRecord | null> {
+    return this.read((db) => {
+      const row = db.prepare(GET_RUN).get(runId) as Row | undefined;
+      return row ? toRunRecord(row) : null;
+    });
+  }
+
+  getSteps(runId: string): Promise<StepRecord[]> {
+    return this.read((db) => (db.prepare(GET_STEPS).all(runId) as Row[]).map(toStepRecord));
+  }
+
+  getAttempts(runId: string): Promise<AttemptRecord[]> {
+    return this.read((db) => (db.prepare(GET_ATTEMPTS).all(runId) as Row[]).map(toAttemptRecord));
+  }
+
+  listRuns(opts: RunListOptions): Promise<RunRecord[]> {
+    return this.read((db) => {
+      const rows = db
+        .prepare(LIST_RUNS)
+        .all({ status: opts.status ?? null, limit: opts.limit, before: opts.before ?? null }) as Row[];
+      return rows.map(toRunRecord);
+    });
+  }
+
+  countSteps(runIds: readonly string[]): Promise<Map<string, Partial<Record<StepStatus, number>>>> {
+    const out = new Map<string, Partial<Record<StepStatus, number>>>();
+    if (runIds.length === 0) return Promise.resolve(out);
+    return this.read((db) => {
+      for (const r of db.prepare(COUNT_STEPS).all(JSON.stringify(runIds)) as Row[]) {
+        const counts = out.get(r.run_id as string) ?? {};
+        counts[r.status as StepStatus] = r.n as number;
+        out.set(r.run_id as string, counts);
+      }
+      return out;
+    });
+  }
+
+  listEvents(runId: string, opts: { after?: number; limit: number; tail?: boolean }): Promise<EventRecord[]> {
+    return this.read((db) => {
+      const rows = opts.tail
+        ? db.prepare(LIST_EVENTS_TAIL).all(runId, opts.limit)
+        : db.prepare(LIST_EVENTS_AFTER).all(runId, opts.after ?? 0, opts.limit);
+      return (rows as Row[]).map(toEventRecord);
+    });
+  }
+
+  /** No NOTIFY on SQLite: a plain wait of `timeoutMs` (polling is the guarantee), cut short by `signal`. */
+  waitForNudge(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      signal?.addEventListener("abort", done, { once: true });
+    });
+  }
+}

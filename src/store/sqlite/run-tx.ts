@@ -1,0 +1,160 @@
+// RunTx on SQLite: statements on the store's one connection between BEGIN IMMEDIATE and COMMIT (run-store.ts).
+// BEGIN IMMEDIATE is the database-wide write lock, so it stands for every row lock of SPEC §4. better-sqlite3
+// is synchronous: each method runs its statements at once and returns a settled promise.
+import type {
+  AttemptPatch,
+  AttemptRecord,
+  EventRecord,
+  NewEvent,
+  RunPatch,
+  RunRecord,
+  RunTx,
+  StepPatch,
+  StepRecord,
+} from "../run-port.js";
+import { ATTEMPT_PATCH_COLUMNS, RUN_PATCH_COLUMNS, STEP_PATCH_COLUMNS } from "../run-rows.js";
+import type { RunStatus, StepStatus } from "../types.js";
+import type { SqliteDb } from "./connection.js";
+import {
+  BUMP_EVENT_SEQ,
+  EVENTS_OF_TYPES,
+  FIND_ATTEMPT_BY_TOKEN,
+  GET_ATTEMPT,
+  IN_JSON,
+  INSERT_EVENT,
+  INSERT_RUN,
+  INSERT_STEP,
+  LOCK_RUN,
+  LOCK_STEPS,
+  REPUTATION_UNITS,
+  SUCCEEDED_ATTEMPTS_BEFORE,
+} from "./run-queries.js";
+import {
+  ms,
+  type Row,
+  runParams,
+  type SqlValue,
+  setList,
+  stepParams,
+  toAttemptRecord,
+  toEventRecord,
+  toRunRecord,
+  toStepRecord,
+} from "./run-rows.js";
+
+export class SqliteRunTx implements RunTx {
+  constructor(
+    private readonly db: SqliteDb,
+    readonly now: Date,
+  ) {}
+
+  private get nowMs(): number {
+    return this.now.getTime();
+  }
+
+  private all(sql: string, ...params: unknown[]): Row[] {
+    return this.db.prepare(sql).all(...params) as Row[];
+  }
+
+  private get(sql: string, ...params: unknown[]): Row | undefined {
+    return this.db.prepare(sql).get(...params) as Row | undefined;
+  }
+
+  async lockRun(runId: string): Promise<RunRecord | null> {
+    const row = this.get(LOCK_RUN, runId);
+    return row ? toRunRecord(row) : null;
+  }
+
+  async lockSteps(runId: string): Promise<StepRecord[]> {
+    return this.all(LOCK_STEPS, runId).map(toStepRecord);
+  }
+
+  async insertRun(run: RunRecord): Promise<void> {
+    this.db.prepare(INSERT_RUN).run(runParams(run));
+  }
+
+  async insertSteps(steps: StepRecord[]): Promise<void> {
+    const insert = this.db.prepare(INSERT_STEP);
+    for (const step of steps) insert.run(stepParams(step));
+  }
+
+  async updateRun(runId: string, from: readonly RunStatus[], patch: RunPatch): Promise<boolean> {
+    const values: SqlValue[] = [];
+    const sets = setList(patch, RUN_PATCH_COLUMNS, values);
+    sets.push("updated_at = ?");
+    values.push(this.nowMs, runId, JSON.stringify(from));
+    const sql = `UPDATE runs SET ${sets.join(", ")} WHERE run_id = ? AND status IN ${IN_JSON("?")}`;
+    return this.db.prepare(sql).run(...values).changes > 0;
+  }
+
+  async updateSteps(
+    stepIds: readonly string[],
+    from: readonly StepStatus[],
+    patch: StepPatch,
+  ): Promise<number> {
+    if (stepIds.length === 0) return 0;
+    const values: SqlValue[] = [];
+    const sets = setList(patch, STEP_PATCH_COLUMNS, values);
+    sets.push("updated_at = ?");
+    values.push(this.nowMs, JSON.stringify(stepIds), JSON.stringify(from));
+    const sql = `UPDATE run_steps SET ${sets.join(", ")} WHERE step_id IN ${IN_JSON("?")} AND status IN ${IN_JSON("?")}`;
+    return this.db.prepare(sql).run(...values).changes;
+  }
+
+  async getAttempt(stepId: string, attemptSeq: number): Promise<AttemptRecord | null> {
+    const row = this.get(GET_ATTEMPT, stepId, attemptSeq);
+    return row ? toAttemptRecord(row) : null;
+  }
+
+  async findAttemptByToken(stepId: string, leaseToken: string): Promise<AttemptRecord | null> {
+    const row = this.get(FIND_ATTEMPT_BY_TOKEN, stepId, leaseToken);
+    return row ? toAttemptRecord(row) : null;
+  }
+
+  async updateAttempt(stepId: string, attemptSeq: number, patch: AttemptPatch): Promise<void> {
+    const values: SqlValue[] = [];
+    const sets = setList(patch, ATTEMPT_PATCH_COLUMNS, values);
+    if (sets.length === 0) return;
+    values.push(stepId, attemptSeq);
+    this.db
+      .prepare(`UPDATE run_step_attempts SET ${sets.join(", ")} WHERE step_id = ? AND attempt_seq = ?`)
+      .run(...values);
+  }
+
+  async listSucceededAttemptsBefore(runId: string, round: number): Promise<AttemptRecord[]> {
+    return this.all(SUCCEEDED_ATTEMPTS_BEFORE, runId, round).map(toAttemptRecord);
+  }
+
+  async listEventsOfTypes(runId: string, types: readonly string[]): Promise<EventRecord[]> {
+    return this.all(EVENTS_OF_TYPES, runId, JSON.stringify(types)).map(toEventRecord);
+  }
+
+  async getReputationUnits(agentIds: readonly string[], taskType: string): Promise<Record<string, number>> {
+    // Null prototype: "__proto__" is a valid agent_id, and assigning it on a plain object would be lost.
+    const units: Record<string, number> = Object.create(null);
+    for (const r of this.all(REPUTATION_UNITS, JSON.stringify(agentIds), taskType)) {
+      const agent = r.agent_id as string;
+      // Rows come task_type first, then '*': keep the first per agent (PostgreSQL's DISTINCT ON).
+      if (!Object.hasOwn(units, agent)) units[agent] = Number(r.units);
+    }
+    return units;
+  }
+
+  async appendEvents(runId: string, events: readonly NewEvent[]): Promise<EventRecord[]> {
+    if (events.length === 0) return [];
+    const bumped = this.get(BUMP_EVENT_SEQ, events.length, runId);
+    const last = bumped?.event_seq as number | undefined;
+    if (last === undefined) throw new Error(`appendEvents: run ${runId} not found`);
+    const first = last - events.length + 1;
+    const insert = this.db.prepare(INSERT_EVENT);
+    return events.map((e, i) => {
+      const createdAt = e.created_at === undefined ? this.nowMs : ms(e.created_at);
+      const row = insert.get(runId, first + i, e.event_type, JSON.stringify(e.payload), createdAt) as Row;
+      return toEventRecord(row);
+    });
+  }
+
+  notify(_runId: string): void {
+    // No NOTIFY on SQLite: workers and followers poll (SPEC §4: polling is the guarantee).
+  }
+}
