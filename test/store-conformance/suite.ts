@@ -1,0 +1,43 @@
+// The store + kernel conformance suite (DESIGN §3): one set of tests that every store adapter must pass, in
+// the spirit of River's riverdrivertest. Each adapter's test file calls `runConformanceSuite` with a factory
+// of migrated stores; the topics live in their own files.
+import { afterEach, describe } from "vitest";
+import { cancelRetryTests } from "./cancel-retry.js";
+import { claimTests } from "./claims.js";
+import { completionTests } from "./completion.js";
+import { concurrencyTests } from "./concurrency.js";
+import { eventTests } from "./events.js";
+import type { ConformanceStore, MakeStore, SuiteContext } from "./harness.js";
+import { leaseTests } from "./leases.js";
+import { lifecycleTests } from "./lifecycle.js";
+import { reexploreTests } from "./reexplore.js";
+import { shapeTests } from "./shapes.js";
+
+export type { ConformanceStore, MakeStore } from "./harness.js";
+
+export function runConformanceSuite(name: string, makeStore: MakeStore): void {
+  describe(`store conformance: ${name}`, () => {
+    const opened: ConformanceStore[] = [];
+    afterEach(async () => {
+      await Promise.all(opened.splice(0).map((s) => s.close()));
+    });
+    const track = async (store: Promise<ConformanceStore>): Promise<ConformanceStore> => {
+      const s = await store;
+      opened.push(s);
+      return s;
+    };
+    const ctx: SuiteContext = {
+      fresh: () => track(makeStore()),
+      peer: (store) => track(makeStore({ sameAs: store })),
+    };
+    describe("submit and kickoff", () => lifecycleTests(ctx));
+    describe("claims", () => claimTests(ctx));
+    describe("completion and finalization", () => completionTests(ctx));
+    describe("leases: fencing, expiry, heartbeat, release", () => leaseTests(ctx));
+    describe("cancel and retry", () => cancelRetryTests(ctx));
+    describe("re-explore rounds", () => reexploreTests(ctx));
+    describe("events", () => eventTests(ctx));
+    describe("concurrency", () => concurrencyTests(ctx));
+    describe("record and view shapes", () => shapeTests(ctx));
+  });
+}
