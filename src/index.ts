@@ -50,7 +50,7 @@ export { Worker, type WorkerStore } from "./worker/worker.js";
 
 /** Opens the store `config` selects (both halves of the port); call `migrate()` before first use. */
 export function openRunStore(config: StoreConfig, options: OpenStoreOptions = {}): WorkerStore {
-  return openStore(config, options) as WorkerStore;
+  return openStore(config, options);
 }
 
 /**

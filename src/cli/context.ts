@@ -2,11 +2,11 @@
 // main.ts before commander parses, so they are accepted anywhere on the line.
 import {
   describeStoreConfig,
-  openStore,
   resolveStoreConfig,
   type StoreConfig,
   type StoreFlags,
-} from "../store/index.js";
+} from "../store/config.js";
+import { loadStore } from "../store/open.js";
 import type { WorkerStore } from "../worker/worker.js";
 
 let storeFlags: StoreFlags = {};
@@ -26,7 +26,7 @@ export async function withStore<T>(
 ): Promise<T> {
   const config = currentStoreConfig();
   process.stderr.write(`store: ${describeStoreConfig(config)}\n`);
-  const store = openStore(config) as WorkerStore;
+  const store = await loadStore(config);
   try {
     if (opts.migrate !== false) await store.migrate();
     return await fn(store, config);

@@ -62,7 +62,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
     // Store flags are accepted anywhere on the line (SPEC §7), so they are taken out before commander parses.
     const { argv: rest, flags } = extractStoreFlags(argv.slice(2));
     setStoreFlags(flags);
-    await program.parseAsync([...argv.slice(0, 2), ...rest]);
+    await program.parseAsync([...argv.slice(0, 2), ...executorCommands.extractCommandArgv(rest)]);
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) {

@@ -3,7 +3,6 @@
 
 import type { Command } from "commander";
 import { EXIT_CODES, isWattswarmError } from "../errors.js";
-import { formatIssue } from "../spec/index.js";
 
 /** Options every command accepts, declared on the program. Groups may add their own next to these. */
 export interface GlobalOptions {
@@ -32,7 +31,9 @@ export function reportError(err: unknown, opts: GlobalOptions = {}): number {
   if (isWattswarmError(err)) {
     code = EXIT_CODES[err.code];
     lines.push(`error: ${err.message}`);
-    for (const issue of err.details ?? []) lines.push(`  - ${formatIssue(issue)}`);
+    // Same format as the spec module's formatIssue, without loading the validator for an error message.
+    for (const issue of err.details ?? [])
+      lines.push(`  - ${issue.path === "" ? issue.message : `${issue.path}: ${issue.message}`}`);
   } else {
     const message = err instanceof Error ? err.message : String(err);
     lines.push(`error: ${message.split("\n")[0] ?? message}`);

@@ -1,6 +1,5 @@
 // Loading a spec for submission: the structural checks of `spec validate` plus "is each executor registered".
 import type { RunSpec } from "../spec/types.js";
-import { validateRunSpec } from "../spec/validate.js";
 import type { WorkerStore } from "../worker/worker.js";
 import { invalidSpecError, loadRunSpec } from "./commands/spec.js";
 import { printWarning } from "./output.js";
@@ -9,6 +8,7 @@ import { printWarning } from "./output.js";
 export async function loadSubmittableSpec(store: WorkerStore, file: string): Promise<RunSpec> {
   const { source, result } = await loadRunSpec(file);
   if (!result.ok) throw invalidSpecError(source, result);
+  const { validateRunSpec } = await import("../spec/validate.js");
   const knownExecutors = new Set((await store.listExecutors()).map((e) => e.name));
   const checked = validateRunSpec(result.spec, { knownExecutors });
   if (!checked.ok) throw invalidSpecError(source, checked);

@@ -2,8 +2,10 @@
 // both drivers; code that needs only types imports ./types.js or ./port.js.
 
 import type { StoreConfig } from "./config.js";
+import { type OpenStoreOptions, postgresOptions, sqliteOptions } from "./open.js";
 import type { Store } from "./port.js";
 import { PostgresStore } from "./postgres/index.js";
+import type { RunStore } from "./run-port.js";
 import { SqliteStore } from "./sqlite/index.js";
 
 export type { StoreConfig, StoreFlags, StoreSource } from "./config.js";
@@ -14,32 +16,14 @@ export {
   redactUrl,
   resolveStoreConfig,
 } from "./config.js";
+export { loadStore, type OpenStoreOptions } from "./open.js";
 export type { Store } from "./port.js";
 export { PostgresStore } from "./postgres/index.js";
 export { SqliteStore } from "./sqlite/index.js";
 export * from "./types.js";
 
-export interface OpenStoreOptions {
-  /** Read for WATTSWARM_RUNTIME_URL when the schema is created (default: process.env). */
-  env?: NodeJS.ProcessEnv;
-  /** PostgreSQL pool size (default 10). */
-  poolMax?: number;
-  /** PostgreSQL per-statement limit in ms (default 30 000). */
-  statementTimeoutMs?: number;
-  /** PostgreSQL connect limit in ms (default 10 000). */
-  connectTimeoutMs?: number;
-}
-
 /** Creates the adapter for `config`. Nothing connects until the first call; call `migrate()` before use. */
-export function openStore(config: StoreConfig, options: OpenStoreOptions = {}): Store {
-  const env = options.env === undefined ? {} : { env: options.env };
-  if (config.kind === "sqlite") return new SqliteStore({ path: config.path, ...env });
-  return new PostgresStore({
-    url: config.url,
-    ...(config.schema === undefined ? {} : { schema: config.schema }),
-    ...(options.poolMax === undefined ? {} : { max: options.poolMax }),
-    ...(options.statementTimeoutMs === undefined ? {} : { statementTimeoutMs: options.statementTimeoutMs }),
-    ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
-    ...env,
-  });
+export function openStore(config: StoreConfig, options: OpenStoreOptions = {}): Store & RunStore {
+  if (config.kind === "sqlite") return new SqliteStore(sqliteOptions(config, options));
+  return new PostgresStore(postgresOptions(config, options));
 }

@@ -281,7 +281,13 @@ export class Worker {
   private async drain(): Promise<void> {
     if (this.inflight.size === 0) return;
     const all = () => Promise.all([...this.inflight.values()].map((e) => e.done));
-    await Promise.race([all(), sleep(this.options.shutdownGraceMs)]);
+    // The grace timer must not outlive the drain: a pending 10 s timer would keep the process alive.
+    let graceTimer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      graceTimer = setTimeout(resolve, this.options.shutdownGraceMs);
+    });
+    await Promise.race([all(), grace]);
+    clearTimeout(graceTimer);
     for (const entry of this.inflight.values()) {
       entry.abortReason = "shutdown";
       entry.controller.abort(new Error("worker shutdown"));

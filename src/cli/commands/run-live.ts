@@ -1,17 +1,25 @@
 // The long-running `run` commands: worker, watch, exec, and the follower behind `events --follow`.
 // Followers read by seq/state on every NOTIFY nudge and at least every 250 ms (polling is the guarantee).
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { getRunResult, getRunView, isTerminalRun, listRunEvents, submitRun } from "../../kernel/index.js";
 import type { RunView } from "../../kernel/result.js";
-import { createLogger } from "../../util/log.js";
 import { resolveWorkerOptions } from "../../worker/options.js";
-import { Worker, type WorkerStore } from "../../worker/worker.js";
+import type { WorkerStore } from "../../worker/worker.js";
 import { withStore } from "../context.js";
 import { intOption } from "../options.js";
 import { globalOptions, printJson } from "../output.js";
 import { loadSubmittableSpec } from "../submit-spec.js";
 
 const FOLLOW_POLL_MS = 250;
+
+// The worker, its executors and the logger (pino) are loaded only by the commands that run steps.
+async function workerLib() {
+  const [{ Worker }, { createLogger }] = await Promise.all([
+    import("../../worker/worker.js"),
+    import("../../util/log.js"),
+  ]);
+  return { Worker, createLogger };
+}
 const NO_WORKER_HINT_MS = 10_000;
 export const EXIT_RUN_NOT_FINALIZED = 5;
 export const EXIT_TIMEOUT = 124;
@@ -93,6 +101,7 @@ interface WorkerCliOptions {
   heartbeatMs?: number;
   once?: boolean;
   exitWhenIdle?: boolean;
+  shutdownGraceMs?: number;
 }
 
 /** SIGINT/SIGTERM stop the worker gracefully; a second signal exits at once. */
@@ -123,6 +132,11 @@ export function registerLive(run: Command): void {
     .option("--heartbeat-ms <ms>", "heartbeat interval H (default L/2; must be < L)", intOption(10))
     .option("--once", "claim one batch, finish it, exit")
     .option("--exit-when-idle", "exit when nothing is queued, waiting or leased")
+    .addOption(
+      new Option("--shutdown-grace-ms <ms>", "on SIGINT/SIGTERM, wait this long for in-flight steps (10000)")
+        .argParser(intOption(0, 600_000))
+        .hideHelp(),
+    )
     .action(async (o: WorkerCliOptions) => {
       const options = resolveWorkerOptions({
         concurrency: o.concurrency,
@@ -132,7 +146,9 @@ export function registerLive(run: Command): void {
         exitWhenIdle: o.exitWhenIdle === true,
         ...(o.workerId !== undefined ? { workerId: o.workerId } : {}),
         ...(o.heartbeatMs !== undefined ? { heartbeatMs: o.heartbeatMs } : {}),
+        ...(o.shutdownGraceMs !== undefined ? { shutdownGraceMs: o.shutdownGraceMs } : {}),
       });
+      const { Worker, createLogger } = await workerLib();
       await withStore(async (store) => {
         const worker = new Worker(store, options, { logger: createLogger() });
         const release = stopOnSignals(() => worker.stop());
@@ -176,6 +192,7 @@ export function registerLive(run: Command): void {
     .option("--concurrency <n>", "steps executed at once", intOption(1, 10_000), 16)
     .action(async (file: string, o: { concurrency: number }, cmd: Command) => {
       const g = globalOptions(cmd);
+      const { Worker, createLogger } = await workerLib();
       await withStore(async (store) => {
         const spec = await loadSubmittableSpec(store, file);
         const submitted = await submitRun(store, spec, true);

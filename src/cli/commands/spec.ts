@@ -3,16 +3,13 @@
 import { readFile, stat } from "node:fs/promises";
 import type { Command } from "commander";
 import { WattswarmError } from "../../errors.js";
-import {
-  LIMITS,
-  parseRunSpecText,
-  runSpecJsonSchema,
-  specTooLargeIssue,
-  type ValidationResult,
-} from "../../spec/index.js";
+import type { ValidationResult } from "../../spec/index.js";
 import { globalOptions, printJson, printWarning } from "../output.js";
 
 const STDIN = "-";
+
+// The validator (zod) is loaded only by the commands that read a spec: it is the largest part of startup.
+const specLib = () => import("../../spec/index.js");
 
 const REASONS: Readonly<Record<string, string>> = {
   ENOENT: "no such file or directory",
@@ -30,6 +27,7 @@ function cannotRead(file: string, err: unknown): WattswarmError {
 
 /** Reads stdin to the end, keeping at most limit + 1 bytes but counting all of them for the message. */
 async function readStdin(): Promise<{ text: string; bytes: number }> {
+  const { LIMITS } = await specLib();
   const chunks: Buffer[] = [];
   let bytes = 0;
   for await (const chunk of process.stdin) {
@@ -42,6 +40,7 @@ async function readStdin(): Promise<{ text: string; bytes: number }> {
 
 /** Reads and validates a spec from a file or stdin; shared by every command that takes `<file|->`. */
 export async function loadRunSpec(file: string): Promise<{ source: string; result: ValidationResult }> {
+  const { LIMITS, parseRunSpecText, specTooLargeIssue } = await specLib();
   if (file === STDIN) {
     const source = "stdin";
     const { text, bytes } = await readStdin().catch((err: unknown) => {
@@ -96,7 +95,8 @@ export function register(program: Command): void {
   spec
     .command("schema")
     .description("print the JSON Schema (draft 2020-12) of the run spec")
-    .action((_opts: unknown, cmd: Command) => {
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { runSpecJsonSchema } = await specLib();
       printJson(runSpecJsonSchema(), globalOptions(cmd));
     });
 }
