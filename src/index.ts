@@ -28,6 +28,20 @@ export { type ErrorCode, EXIT_CODES, isWattswarmError, WattswarmError } from "./
 export * from "./executors/index.js";
 export * from "./kernel/index.js";
 export {
+  type Capabilities,
+  createRuntime,
+  type ExecuteHandler,
+  type ExecuteResult,
+  type Runtime,
+  type RuntimeContext,
+  RuntimeError,
+  type RuntimeHandler,
+  type RuntimeOptions,
+  type VerifyHandler,
+  type VerifyRequest,
+  type VerifyResult,
+} from "./runtime/index.js";
+export {
   parseRunSpecText,
   runSpecJsonSchema,
   type ValidationResult,

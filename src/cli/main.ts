@@ -10,6 +10,7 @@ import { EXIT_CODES } from "../errors.js";
 import { extractStoreFlags } from "../store/config.js";
 import * as executorCommands from "./commands/executors.js";
 import * as runCommands from "./commands/run.js";
+import * as runtimeCommands from "./commands/runtime.js";
 import * as specCommands from "./commands/spec.js";
 import { setStoreFlags } from "./context.js";
 import { ignoreClosedStdout, reportError } from "./output.js";
@@ -18,6 +19,7 @@ const COMMAND_GROUPS: readonly ((program: Command) => void)[] = [
   runCommands.register,
   executorCommands.register,
   specCommands.register,
+  runtimeCommands.register,
 ];
 
 function packageVersion(): string {

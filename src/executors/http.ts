@@ -6,13 +6,11 @@ import {
   type AttemptFailure,
   checkEvidenceLimits,
   classifyFetchError,
-  classifyHttpStatus,
   failure,
+  httpStatusFailure,
   isPlainObject,
   parseJsonObject,
-  parseRetryAfter,
   readBodyCapped,
-  readBodyPrefix,
 } from "./limits.js";
 import { combineSignals, raceAbort } from "./signals.js";
 import type { AttemptContext, ExecuteRequest, ExecutionOutcome, Executor, ExecutorCheck } from "./types.js";
@@ -36,7 +34,6 @@ export interface HttpExecutorOptions {
 export const CAPABILITIES_TTL_MS = 60_000;
 /** Timeout of probes that have no attempt deadline: `check()` and the shared /capabilities fetch. */
 export const PROBE_TIMEOUT_MS = 10_000;
-export const ERROR_BODY_LIMIT_BYTES = 512;
 
 type Fetched<T> = { ok: true; value: T } | { ok: false; failure: AttemptFailure };
 
@@ -284,12 +281,8 @@ export class HttpExecutor implements Executor {
     return parseJsonObject(text.text, this.source(path));
   }
 
-  private async statusFailure(path: string, res: Response): Promise<AttemptFailure> {
-    const { code, retryable } = classifyHttpStatus(res.status);
-    const text = await readBodyPrefix(res, ERROR_BODY_LIMIT_BYTES);
-    const message = `runtime ${path} status: ${res.status} (${this.baseUrl})${text ? `: ${text}` : ""}`;
-    const retryAfter = parseRetryAfter(res.headers.get("retry-after"), this.now());
-    return failure(code, retryable, message, retryAfter === undefined ? {} : { retry_after_ms: retryAfter });
+  private statusFailure(path: string, res: Response): Promise<AttemptFailure> {
+    return httpStatusFailure(res, `runtime ${path}`, this.baseUrl, this.now());
   }
 
   /** The reason to reject the attempt, or null when verification passed. */

@@ -1,7 +1,10 @@
-// The executors layer (SPEC §8): the contract, the kinds available now (http, sim), shared limits and the
+// The executors layer (SPEC §8): the contract, the four kinds (http, command, openai, sim), shared limits and the
 // attempt runner the worker calls.
+export * from "./command.js";
 export * from "./http.js";
 export * from "./limits.js";
+export * from "./llm-prompt.js";
+export * from "./openai.js";
 export * from "./registry.js";
 export * from "./request.js";
 export * from "./run-attempt.js";

@@ -224,6 +224,26 @@ export function classifyHttpStatus(status: number): { code: AttemptErrorCode; re
   return { code: "HTTP_4XX", retryable: status === 408 || status === 425 || status === 429 };
 }
 
+/** Bytes of an error body quoted in a failure message (SPEC §8.2). */
+export const ERROR_BODY_LIMIT_BYTES = 512;
+
+/**
+ * The one rule for a non-2xx answer from an http runtime or an OpenAI-compatible server (SPEC §8.4): the code
+ * and retryability from the status, `Retry-After` honoured, the body quoted up to 512 bytes.
+ */
+export async function httpStatusFailure(
+  res: Response,
+  endpoint: string,
+  where: string,
+  nowMs = Date.now(),
+): Promise<AttemptFailure> {
+  const { code, retryable } = classifyHttpStatus(res.status);
+  const text = await readBodyPrefix(res, ERROR_BODY_LIMIT_BYTES);
+  const message = `${endpoint} status: ${res.status} (${where})${text ? `: ${text}` : ""}`;
+  const retryAfter = parseRetryAfter(res.headers.get("retry-after"), nowMs);
+  return failure(code, retryable, message, retryAfter === undefined ? {} : { retry_after_ms: retryAfter });
+}
+
 function causeCode(err: unknown, depth = 0): string | undefined {
   if (depth > 5 || typeof err !== "object" || err === null) return undefined;
   const record = err as { code?: unknown; cause?: unknown; errors?: unknown };
@@ -253,4 +273,25 @@ export function classifyFetchError(err: unknown, source?: string): AttemptFailur
   const message = innermostMessage(err);
   const head = code && !message.includes(code) ? `TRANSPORT: ${code} ${message}` : `TRANSPORT: ${message}`;
   return failure("TRANSPORT", true, withSource(head, source));
+}
+
+/** An environment variable name, as config stores it (never its value). */
+export const ENV_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** The longest `timeout_ms` any executor config accepts: the longest agent timeout. */
+export const MAX_EXECUTOR_TIMEOUT_MS = 60 * 60 * 1000;
+
+/** Config checks every kind shares: unknown keys and the optional `timeout_ms` cap. */
+export function commonConfigProblems(config: JsonObject, known: readonly string[]): string[] {
+  const problems: string[] = [];
+  for (const key of Object.keys(config)) {
+    if (!known.includes(key)) problems.push(`${key}: unknown key (expected one of ${known.join(", ")})`);
+  }
+  const t = config.timeout_ms;
+  if (
+    t !== undefined &&
+    (typeof t !== "number" || !Number.isInteger(t) || t < 1 || t > MAX_EXECUTOR_TIMEOUT_MS)
+  ) {
+    problems.push(`timeout_ms: ${JSON.stringify(t)} must be an integer from 1 to ${MAX_EXECUTOR_TIMEOUT_MS}`);
+  }
+  return problems;
 }

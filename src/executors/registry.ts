@@ -1,16 +1,15 @@
 // From a stored registry entry to a live Executor, and the checks `executors add` runs before storing one.
 import type { JsonObject, JsonValue } from "../spec/types.js";
+import { CommandExecutor, type CommandExecutorConfig, validateCommandConfig } from "./command.js";
 import { HttpExecutor, type HttpExecutorConfig } from "./http.js";
-import { isPlainObject } from "./limits.js";
+import { commonConfigProblems, ENV_VAR_NAME, isPlainObject, MAX_EXECUTOR_TIMEOUT_MS } from "./limits.js";
+import { OpenAIExecutor, type OpenAIExecutorConfig, validateOpenAIConfig } from "./openai.js";
 import { SimExecutor, validateSimOptions } from "./sim.js";
 import { EXECUTOR_KINDS, type Executor, type ExecutorConfigRecord, type ExecutorKind } from "./types.js";
 
 export interface CreateExecutorOptions {
   warn?: (message: string) => void;
 }
-
-/** Kinds whose implementation has not landed yet; the registry already accepts their names. */
-const PENDING_KINDS: readonly ExecutorKind[] = ["command", "openai"];
 
 const HTTP_KEYS = ["url", "headers", "bearer_env", "verify", "timeout_ms"] as const;
 /** Headers the protocol sets itself, and credentials, which belong in an env var (bearer_env), not in config. */
@@ -24,19 +23,14 @@ const RESERVED_HEADERS = new Set([
   "host",
 ]);
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-export const MAX_HTTP_TIMEOUT_MS = 60 * 60 * 1000;
+export const MAX_HTTP_TIMEOUT_MS = MAX_EXECUTOR_TIMEOUT_MS;
 
 function show(value: JsonValue | undefined): string {
   return value === undefined ? "undefined" : JSON.stringify(value);
 }
 
 function validateHttpConfig(config: JsonObject): string[] {
-  const problems: string[] = [];
-  const known: readonly string[] = HTTP_KEYS;
-  for (const key of Object.keys(config)) {
-    if (!known.includes(key)) problems.push(`${key}: unknown key (expected one of ${HTTP_KEYS.join(", ")})`);
-  }
+  const problems = commonConfigProblems(config, HTTP_KEYS);
   const url = config.url;
   if (typeof url !== "string" || url === "") {
     problems.push("url: required, an http:// or https:// URL");
@@ -76,23 +70,12 @@ function validateHttpConfig(config: JsonObject): string[] {
     }
   }
   if (config.bearer_env !== undefined) {
-    if (typeof config.bearer_env !== "string" || !ENV_NAME.test(config.bearer_env)) {
+    if (typeof config.bearer_env !== "string" || !ENV_VAR_NAME.test(config.bearer_env)) {
       problems.push(`bearer_env: ${show(config.bearer_env)} must be an env var name like RUNTIME_TOKEN`);
     }
   }
   if (config.verify !== undefined && typeof config.verify !== "boolean") {
     problems.push(`verify: ${show(config.verify)} must be true or false`);
-  }
-  const timeout = config.timeout_ms;
-  if (timeout !== undefined) {
-    if (
-      typeof timeout !== "number" ||
-      !Number.isInteger(timeout) ||
-      timeout < 1 ||
-      timeout > MAX_HTTP_TIMEOUT_MS
-    ) {
-      problems.push(`timeout_ms: ${show(timeout)} must be an integer from 1 to ${MAX_HTTP_TIMEOUT_MS}`);
-    }
   }
   return problems;
 }
@@ -102,17 +85,21 @@ export function validateExecutorConfig(kind: string, config: JsonValue): string[
   const known: readonly string[] = EXECUTOR_KINDS;
   if (!known.includes(kind))
     return [`kind: unknown executor kind "${kind}" (expected one of ${EXECUTOR_KINDS.join(", ")})`];
-  if ((PENDING_KINDS as readonly string[]).includes(kind))
-    return [`kind: executor kind ${kind} is not available yet`];
   if (!isPlainObject(config)) return ["config: must be an object"];
-  if (kind === "http") return validateHttpConfig(config);
-  return validateSimOptions(config);
+  switch (kind as ExecutorKind) {
+    case "http":
+      return validateHttpConfig(config);
+    case "command":
+      return validateCommandConfig(config);
+    case "openai":
+      return validateOpenAIConfig(config);
+    case "sim":
+      return validateSimOptions(config);
+  }
 }
 
-/** Throws when the stored config is invalid or the kind is not implemented: both are operator errors. */
+/** Throws when the stored config is invalid: an operator error. */
 export function createExecutor(record: ExecutorConfigRecord, opts: CreateExecutorOptions = {}): Executor {
-  if (PENDING_KINDS.includes(record.kind))
-    throw new Error(`executor kind ${record.kind} is not available yet`);
   const problems = validateExecutorConfig(record.kind, record.config);
   if (problems.length > 0) {
     throw new Error(`executor ${record.name} (${record.kind}) has an invalid config: ${problems.join("; ")}`);
@@ -124,9 +111,11 @@ export function createExecutor(record: ExecutorConfigRecord, opts: CreateExecuto
         record.config as unknown as HttpExecutorConfig,
         opts.warn ? { warn: opts.warn } : {},
       );
+    case "command":
+      return new CommandExecutor(record.name, record.config as unknown as CommandExecutorConfig);
+    case "openai":
+      return new OpenAIExecutor(record.name, record.config as unknown as OpenAIExecutorConfig);
     case "sim":
       return new SimExecutor(record.name, record.config);
-    default:
-      throw new Error(`executor kind ${record.kind} is not available yet`);
   }
 }

@@ -3,17 +3,24 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { HttpExecutor } from "../../src/executors/http.js";
+import { createRuntime } from "../../src/runtime/server.js";
+import type { RuntimeHandler } from "../../src/runtime/types.js";
 import { unusedUrl } from "../support/http-runtime.js";
 import { makeAttempt, never } from "./helpers.js";
 
 const docPath = new URL("../../docs/executors.md", import.meta.url);
 
-function runtimeExample(): string {
-  const match = /```js runtime-example\n([\s\S]*?)```/.exec(readFileSync(docPath, "utf8"));
-  if (!match?.[1]) throw new Error("docs/executors.md has no ```js runtime-example block");
+function docBlock(tag: string): string {
+  const match = new RegExp(`\`\`\`js ${tag}\\n([\\s\\S]*?)\`\`\``).exec(readFileSync(docPath, "utf8"));
+  if (!match?.[1]) throw new Error(`docs/executors.md has no \`\`\`js ${tag} block`);
   return match[1];
+}
+
+function runtimeExample(): string {
+  return docBlock("runtime-example");
 }
 
 let child: ChildProcess | undefined;
@@ -53,5 +60,36 @@ describe("docs/executors.md minimal runtime", () => {
       response: { candidate_output: { decision: "REJECT", answer: "REJECT", confidence: 0.7 } },
     });
     expect((await ex.check()).ok).toBe(true);
+  });
+});
+
+describe("docs/executors.md agent in 20 lines", () => {
+  it("is a handler module createRuntime serves, verify included", async () => {
+    const code = docBlock("agent-handler");
+    expect(code.trim().split("\n").length).toBeLessThanOrEqual(20);
+    const file = join(dir, "agent.mjs");
+    writeFileSync(file, code);
+    const agent = (await import(pathToFileURL(file).href)) as RuntimeHandler;
+    const runtime = createRuntime(agent);
+    const url = await runtime.listen(0);
+    try {
+      const ex = new HttpExecutor("agent", { url, verify: true });
+      const { request, ctx } = makeAttempt({
+        inputs: { question: "Restart after the outage?", decision_options: ["GO", "WAIT"] },
+      });
+      expect(await ex.execute(request, ctx, never())).toEqual({
+        ok: true,
+        response: {
+          candidate_output: {
+            decision: "WAIT",
+            answer: "WAIT: the task mentions a known risk",
+            confidence: 0.8,
+          },
+        },
+      });
+      expect(await ex.check()).toMatchObject({ ok: true, capabilities: { model_id: "rules-v2" } });
+    } finally {
+      await runtime.close(100);
+    }
   });
 });

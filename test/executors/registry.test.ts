@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { CommandExecutor } from "../../src/executors/command.js";
 import { HttpExecutor } from "../../src/executors/http.js";
+import { OpenAIExecutor } from "../../src/executors/openai.js";
 import { createExecutor, validateExecutorConfig } from "../../src/executors/registry.js";
 import { SimExecutor } from "../../src/executors/sim.js";
 
@@ -12,13 +14,17 @@ describe("createExecutor", () => {
     expect(sim).toBeInstanceOf(SimExecutor);
   });
 
-  it("refuses kinds that are not available yet and invalid configs", () => {
-    expect(() => createExecutor({ name: "c", kind: "command", config: {} })).toThrow(
-      "executor kind command is not available yet",
-    );
-    expect(() => createExecutor({ name: "o", kind: "openai", config: {} })).toThrow(
-      /openai is not available yet/,
-    );
+  it("builds command and openai executors", () => {
+    const cmd = createExecutor({ name: "c", kind: "command", config: { argv: ["node", "agent.mjs"] } });
+    expect(cmd).toBeInstanceOf(CommandExecutor);
+    const llm = createExecutor({ name: "o", kind: "openai", config: { model: "gpt-4o-mini" } });
+    expect(llm).toBeInstanceOf(OpenAIExecutor);
+    expect((llm as OpenAIExecutor).baseUrl).toBe("https://api.openai.com/v1");
+  });
+
+  it("refuses invalid configs", () => {
+    expect(() => createExecutor({ name: "c", kind: "command", config: {} })).toThrow(/argv: required/);
+    expect(() => createExecutor({ name: "o", kind: "openai", config: {} })).toThrow(/model: required/);
     expect(() => createExecutor({ name: "rt", kind: "http", config: { url: "ftp://x" } })).toThrow(
       /must use http/,
     );
@@ -54,20 +60,35 @@ describe("validateExecutorConfig", () => {
     });
     expect(problems).toEqual([
       "extra: unknown key (expected one of url, headers, bearer_env, verify, timeout_ms)",
+      "timeout_ms: 0 must be an integer from 1 to 3600000",
       'url: "file:///tmp/x" must use http or https',
       "headers.Authorization: reserved (secrets are not stored in config; use bearer_env)",
       "headers.bad name: not a valid header name",
       'bearer_env: "not-a-name" must be an env var name like RUNTIME_TOKEN',
       'verify: "yes" must be true or false',
-      "timeout_ms: 0 must be an integer from 1 to 3600000",
     ]);
     expect(validateExecutorConfig("http", {})).toEqual(["url: required, an http:// or https:// URL"]);
     expect(validateExecutorConfig("http", { url: "http://u:p@host" })[0]).toMatch(/credentials/);
     expect(validateExecutorConfig("sim", { fail_rate: 2 })).toEqual([
       "invalid option fail_rate=2: must be a number from 0 to 1",
     ]);
-    expect(validateExecutorConfig("command", {})).toEqual([
-      "kind: executor kind command is not available yet",
+    expect(validateExecutorConfig("command", { argv: [], env: ["A B", "OK", "K=V"], cwd: "/" })).toEqual([
+      "cwd: unknown key (expected one of argv, env, timeout_ms)",
+      "argv: required, a non-empty array of strings (the program and its arguments)",
+      'env: "A B" must be NAME or NAME=value (NAME like MY_VAR)',
+    ]);
+    expect(
+      validateExecutorConfig("openai", {
+        model: "",
+        base_url: "ftp://x",
+        api_key_env: "sk-123",
+        temperature: 3,
+      }),
+    ).toEqual([
+      "model: required, the model name the server expects (e.g. gpt-4o-mini, llama3.1)",
+      'base_url: "ftp://x" must be an http:// or https:// URL',
+      'api_key_env: "sk-123" must be an env var NAME like OPENAI_API_KEY',
+      "temperature: 3 must be a number from 0 to 2",
     ]);
     expect(validateExecutorConfig("grpc", {})[0]).toMatch(/unknown executor kind "grpc"/);
   });

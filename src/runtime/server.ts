@@ -1,0 +1,231 @@
+// The reference executor runtime (SPEC §8.2) and its SDK: `createRuntime(handler)` turns one async function
+// into a server the kernel's http executor can call. node:http only: four routes need no framework.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { OUTPUT_LIMIT_BYTES } from "../executors/types.js";
+import type { JsonObject } from "../spec/types.js";
+import {
+  type Capabilities,
+  type ExecuteHandler,
+  type RuntimeContext,
+  RuntimeError,
+  type RuntimeHandler,
+} from "./types.js";
+import {
+  type Checked,
+  checkExecuteRequest,
+  checkVerifyRequest,
+  defaultVerify,
+  toExecuteResponse,
+  toVerifyResult,
+} from "./validate.js";
+
+export interface RuntimeOptions {
+  /** Request bodies beyond this are refused with 413 (default 1 MiB, the kernel's own output limit). */
+  maxBodyBytes?: number;
+  /** One line per problem worth an operator's attention (handler errors); default: stderr. */
+  log?: (line: string) => void;
+}
+
+export interface Runtime {
+  readonly server: Server;
+  /** Starts listening (port 0 picks a free one) and resolves to the base URL, e.g. http://127.0.0.1:8787. */
+  listen(port?: number, host?: string): Promise<string>;
+  /** Stops accepting, lets requests in flight finish for up to `graceMs`, then cuts the rest. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export const DEFAULT_RUNTIME_PORT = 8787;
+
+const DEFAULT_CAPABILITIES: Capabilities = {
+  task_types: ["*"],
+  profiles: ["*"],
+  provider_family: "custom",
+  model_id: "handler",
+};
+
+type Reply = { status: number; body: unknown; headers?: Record<string, string> };
+
+class BodyTooLarge extends Error {}
+
+function json(res: ServerResponse, reply: Reply): void {
+  if (res.destroyed || res.headersSent) return;
+  const data = JSON.stringify(reply.body);
+  res.writeHead(reply.status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(data),
+    ...reply.headers,
+  });
+  res.end(data);
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  const declared = Number(req.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > limit) throw new BodyTooLarge();
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of req) {
+    total += (chunk as Buffer).length;
+    if (total > limit) throw new BodyTooLarge();
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function badRequest(problems: string[]): Reply {
+  return { status: 400, body: { error: `invalid request: ${problems.join("; ")}`, problems } };
+}
+
+function errorReply(err: unknown, log: (line: string) => void, path: string): Reply {
+  if (err instanceof RuntimeError) {
+    const headers: Record<string, string> = {};
+    if (err.retryAfterMs !== undefined) headers["retry-after"] = String(Math.ceil(err.retryAfterMs / 1000));
+    return { status: err.status, body: { error: err.message }, headers };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  log(`runtime: ${path} handler failed: ${message}`);
+  return { status: 500, body: { error: `handler failed: ${message}` } };
+}
+
+function contextFor(req: IncomingMessage, res: ServerResponse): { ctx: RuntimeContext; done: () => void } {
+  const controller = new AbortController();
+  const header = Number(req.headers["x-wattswarm-deadline-ms"]);
+  const deadline = Number.isFinite(header) && header > 0 ? header : null;
+  const onClose = (): void => {
+    if (!res.writableFinished) controller.abort(new Error("the caller closed the connection"));
+  };
+  res.once("close", onClose);
+  const timer =
+    deadline === null
+      ? undefined
+      : setTimeout(() => controller.abort(new Error("deadline passed")), Math.max(0, deadline - Date.now()));
+  return {
+    ctx: { signal: controller.signal, deadline_ms: deadline, headers: req.headers },
+    done: () => {
+      clearTimeout(timer);
+      res.off("close", onClose);
+    },
+  };
+}
+
+/** A function or a `{execute, verify?, capabilities?}` object (a handler module's namespace works as is). */
+export function createRuntime(
+  handler: ExecuteHandler | RuntimeHandler,
+  options: RuntimeOptions = {},
+): Runtime {
+  const agent: RuntimeHandler = typeof handler === "function" ? { execute: handler } : handler;
+  if (typeof agent.execute !== "function")
+    throw new TypeError("createRuntime: the handler has no execute function");
+  const capabilities = { ...DEFAULT_CAPABILITIES, ...agent.capabilities } as Capabilities;
+  const limit = options.maxBodyBytes ?? OUTPUT_LIMIT_BYTES;
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+
+  async function post(
+    req: IncomingMessage,
+    res: ServerResponse,
+    run: (body: unknown, ctx: RuntimeContext) => Promise<Reply>,
+  ): Promise<Reply> {
+    let raw: string;
+    try {
+      raw = await readBody(req, limit);
+    } catch (err) {
+      if (err instanceof BodyTooLarge) {
+        // Close after answering: the rest of an oversized body is not worth reading.
+        res.setHeader("connection", "close");
+        return { status: 413, body: { error: `request body over the ${limit} bytes limit` } };
+      }
+      throw err;
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(raw);
+    } catch (err) {
+      return badRequest([`body: not JSON (${err instanceof Error ? err.message : String(err)})`]);
+    }
+    const { ctx, done } = contextFor(req, res);
+    try {
+      return await run(body, ctx);
+    } finally {
+      done();
+    }
+  }
+
+  const execute = async (body: unknown, ctx: RuntimeContext): Promise<Reply> => {
+    const checked = checkExecuteRequest(body);
+    if (!checked.ok) return badRequest(checked.problems);
+    return outputReply(toExecuteResponse(await agent.execute(checked.value, ctx)), log);
+  };
+
+  const verify = async (body: unknown, ctx: RuntimeContext): Promise<Reply> => {
+    const checked = checkVerifyRequest(body);
+    if (!checked.ok) return badRequest(checked.problems);
+    const result = agent.verify
+      ? toVerifyResult(await agent.verify(checked.value, ctx))
+      : ({ ok: true, value: defaultVerify(checked.value.candidate_output) } as const);
+    return outputReply(result, log);
+  };
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<Reply> {
+    const path = (req.url ?? "/").split("?")[0];
+    const routes: Record<string, [string, () => Promise<Reply> | Reply]> = {
+      "/health": ["GET", () => ({ status: 200, body: { ok: true, status: "ok" } })],
+      "/capabilities": ["GET", () => ({ status: 200, body: capabilities })],
+      "/execute": ["POST", () => post(req, res, execute)],
+      "/verify": ["POST", () => post(req, res, verify)],
+    };
+    const found = path === undefined ? undefined : routes[path];
+    if (!found || !Object.hasOwn(routes, path as string)) {
+      return {
+        status: 404,
+        body: { error: `no route ${path}; try /health, /capabilities, /execute, /verify` },
+      };
+    }
+    const [method, run] = found;
+    if (req.method !== method && !(method === "GET" && req.method === "HEAD")) {
+      return { status: 405, body: { error: `${path} expects ${method}` }, headers: { allow: method } };
+    }
+    return run();
+  }
+
+  const server = createServer((req, res) => {
+    route(req, res).then(
+      (reply) => json(res, reply),
+      (err: unknown) => json(res, errorReply(err, log, req.url ?? "/")),
+    );
+  });
+  // Agents may think for up to an hour (the longest agent timeout); only the headers have a short timeout.
+  server.requestTimeout = 0;
+
+  return {
+    server,
+    listen(port = DEFAULT_RUNTIME_PORT, host = "127.0.0.1") {
+      return new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          server.off("error", reject);
+          const address = server.address() as AddressInfo;
+          const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;
+          resolve(`http://${shown}:${address.port}`);
+        });
+      });
+    },
+    close(graceMs = 10_000) {
+      return new Promise((resolve) => {
+        if (!server.listening) return resolve();
+        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+    },
+  };
+}
+
+function outputReply(result: Checked<JsonObject> | Checked<unknown>, log: (line: string) => void): Reply {
+  if (result.ok) return { status: 200, body: result.value };
+  const message = result.problems.join("; ");
+  log(`runtime: ${message}`);
+  return { status: 500, body: { error: message } };
+}
