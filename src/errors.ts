@@ -6,6 +6,7 @@ export type ErrorCode =
   | "RUN_NOT_FOUND"
   | "RUN_EXISTS"
   | "EXECUTOR_NOT_FOUND"
+  | "AGENT_NOT_FOUND"
   | "INVALID_STATE"
   | "DB_UNAVAILABLE"
   | "SCHEMA_CONFLICT"
@@ -34,6 +35,7 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
   USAGE: 2,
   RUN_NOT_FOUND: 3,
   EXECUTOR_NOT_FOUND: 3,
+  AGENT_NOT_FOUND: 3,
   RUN_EXISTS: 4,
   INVALID_STATE: 4,
   DB_UNAVAILABLE: 1,

@@ -9,8 +9,10 @@ import { Command, CommanderError } from "commander";
 import { EXIT_CODES } from "../errors.js";
 import { extractStoreFlags } from "../store/config.js";
 import * as executorCommands from "./commands/executors.js";
+import * as knowledgeCommands from "./commands/knowledge.js";
 import * as runCommands from "./commands/run.js";
 import * as runtimeCommands from "./commands/runtime.js";
+import * as serveCommands from "./commands/serve.js";
 import * as specCommands from "./commands/spec.js";
 import { setStoreFlags } from "./context.js";
 import { ignoreClosedStdout, reportError } from "./output.js";
@@ -20,6 +22,8 @@ const COMMAND_GROUPS: readonly ((program: Command) => void)[] = [
   executorCommands.register,
   specCommands.register,
   runtimeCommands.register,
+  knowledgeCommands.register,
+  serveCommands.register,
 ];
 
 function packageVersion(): string {

@@ -1,17 +1,15 @@
 // Loading a spec for submission: the structural checks of `spec validate` plus "is each executor registered".
+import { admitRunSpec, invalidSpecError } from "../kernel/admit.js";
 import type { RunSpec } from "../spec/types.js";
 import type { WorkerStore } from "../worker/worker.js";
-import { invalidSpecError, loadRunSpec } from "./commands/spec.js";
+import { loadRunSpec } from "./commands/spec.js";
 import { printWarning } from "./output.js";
 
 /** Reads, validates (registered executors included) and returns a spec, or throws SPEC_INVALID (exit 2). */
 export async function loadSubmittableSpec(store: WorkerStore, file: string): Promise<RunSpec> {
   const { source, result } = await loadRunSpec(file);
   if (!result.ok) throw invalidSpecError(source, result);
-  const { validateRunSpec } = await import("../spec/validate.js");
-  const knownExecutors = new Set((await store.listExecutors()).map((e) => e.name));
-  const checked = validateRunSpec(result.spec, { knownExecutors });
-  if (!checked.ok) throw invalidSpecError(source, checked);
+  const { spec } = await admitRunSpec(store, result.spec, source);
   for (const warning of result.warnings) printWarning(warning);
-  return checked.spec;
+  return spec;
 }

@@ -8,8 +8,18 @@ export {
   releaseAttempts,
 } from "./attempts.js";
 export { retryDelayMs } from "./backoff.js";
+export {
+  FOLLOW_POLL_MS,
+  type FollowEventsOptions,
+  type FollowRunOptions,
+  followEvents,
+  followRun,
+} from "./follow.js";
+export { type FeedbackOutcome, listReputation, recordFeedback, showReputation } from "./knowledge.js";
 export { cancelRun, kickoffRun, retryRun, type SubmitOutcome, submitRun } from "./lifecycle.js";
 export { type EventView, getRunResult, getRunView, listRunEvents, listRunViews } from "./queries.js";
+export { type ReaggregateOptions, reaggregateRun, replayRun } from "./reaggregate.js";
+export { DEFAULT_UNITS, type ReputationView, reputationUnits } from "./reputation.js";
 export type { RunView, StepCounts } from "./result.js";
 export { type SettleOutcome, settleRun } from "./settle.js";
 export * from "./states.js";

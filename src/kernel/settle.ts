@@ -13,8 +13,9 @@ import type {
 } from "../aggregation/types.js";
 import { buildStepInputs } from "../spec/inputs.js";
 import type { JsonObject, JsonValue } from "../spec/types.js";
-import type { NewEvent, RunRecord, RunTx, StepRecord } from "../store/run-port.js";
+import type { AttemptRecord, NewEvent, RunRecord, RunTx, StepRecord } from "../store/run-port.js";
 import { runEvent, stepEvent } from "./events.js";
+import { finalizationDeltas } from "./reputation.js";
 import { countSteps, finalResult } from "./result.js";
 import { ACTIVE_STEP_STATUSES, RUN_TRANSITIONS, STEP_TRANSITIONS } from "./states.js";
 
@@ -24,7 +25,7 @@ export function isActive(step: Pick<StepRecord, "status">): boolean {
   return (ACTIVE_STEP_STATUSES as readonly string[]).includes(step.status);
 }
 
-function toStepState(step: StepRecord): StepState {
+export function toStepState(step: StepRecord): StepState {
   return {
     ordinal: step.ordinal,
     agent_id: step.agent_id,
@@ -38,22 +39,30 @@ function toStepState(step: StepRecord): StepState {
   };
 }
 
+/** agent_id → the evidence digests of these (SUCCEEDED, earlier-round) attempts, in the order given. */
+export function evidenceByAgent(
+  steps: readonly Pick<StepRecord, "step_id" | "agent_id">[],
+  attempts: readonly AttemptRecord[],
+): Record<string, string[]> {
+  const agentOf = new Map(steps.map((s) => [s.step_id, s.agent_id]));
+  const prior: Record<string, string[]> = {};
+  for (const attempt of attempts) {
+    const agent = agentOf.get(attempt.step_id);
+    if (agent === undefined) continue;
+    const digests = extractEvidence(attempt.result, extractOutput(attempt.result));
+    prior[agent] = [...(prior[agent] ?? []), ...digests];
+  }
+  return prior;
+}
+
 export async function aggregationInput(
   tx: RunTx,
   run: RunRecord,
   steps: readonly StepRecord[],
   earlyStop: EarlyStopReport | null,
 ): Promise<AggregationInput> {
-  const agentOf = new Map(steps.map((s) => [s.step_id, s.agent_id]));
-  const prior: Record<string, string[]> = {};
-  if (run.round > 1) {
-    for (const attempt of await tx.listSucceededAttemptsBefore(run.run_id, run.round)) {
-      const agent = agentOf.get(attempt.step_id);
-      if (agent === undefined) continue;
-      const digests = extractEvidence(attempt.result, extractOutput(attempt.result));
-      prior[agent] = [...(prior[agent] ?? []), ...digests];
-    }
-  }
+  const prior =
+    run.round > 1 ? evidenceByAgent(steps, await tx.listSucceededAttemptsBefore(run.run_id, run.round)) : {};
   const reexplores: ReexploreRecord[] = (await tx.listEventsOfTypes(run.run_id, REEXPLORE_EVENTS)).map(
     (e) => ({
       chain: e.payload.chain === "TIE" ? "TIE" : "NULL",
@@ -131,11 +140,14 @@ export async function settleRun(tx: RunTx, run: RunRecord, opts: SettleOptions =
   const result = finalResult(run, decision.result, now, counts);
   const status = decision.result.status;
   const transition = status === "FINALIZED" ? RUN_TRANSITIONS.finalize : RUN_TRANSITIONS.fail;
+  // Reputation counts once per run (SPEC §9); the flag is set with the finalization, the rows last of all.
+  const reputation = run.reputation_applied ? [] : finalizationDeltas(run.task_type, decision.result);
   const ok = await tx.updateRun(run.run_id, transition.from, {
     status,
     result,
     error_text: decision.result.error,
     finished_at: now,
+    ...(reputation.length > 0 ? { reputation_applied: true } : {}),
   });
   if (!ok) throw new Error(`run ${run.run_id}: finalize guard failed from status ${run.status}`);
   events.push(
@@ -149,6 +161,7 @@ export async function settleRun(tx: RunTx, run: RunRecord, opts: SettleOptions =
   );
   await tx.appendEvents(run.run_id, events);
   tx.notify(run.run_id);
+  if (reputation.length > 0) await tx.applyReputation(reputation);
   return earlyStop?.stopped ? "EARLY_STOPPED" : status;
 }
 

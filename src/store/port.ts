@@ -2,6 +2,7 @@
 // adapter (postgres/, sqlite/) implements it with its own named SQL; callers never branch on `kind` for
 // behaviour, only for display. Run transitions (claimSteps, completeStep, …) are added here as they land.
 
+import type { MetricsQuery, StoreMetrics } from "./metrics.js";
 import type { ExecutorInput, ExecutorRecord, MigrateResult, StoreKind } from "./types.js";
 
 export interface Store {
@@ -32,4 +33,7 @@ export interface Store {
 
   /** Returns false when no executor had that name. */
   removeExecutor(name: string): Promise<boolean>;
+
+  /** Counts and latencies for `/metrics` (SPEC §10), computed by the database: they cover every worker. */
+  readMetrics(query: MetricsQuery): Promise<StoreMetrics>;
 }

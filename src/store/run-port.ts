@@ -121,6 +121,28 @@ export type AttemptPatch = Partial<
   Pick<AttemptRecord, "status" | "closed_as" | "error_code" | "result" | "error_text" | "finished_at">
 >;
 
+/** One agent_reputation row (SPEC §9); `task_type` is the run's task type or '*' (the overall row). */
+export interface ReputationRecord {
+  agent_id: string;
+  task_type: string;
+  runs: number;
+  agreed: number;
+  correct: number;
+  wrong: number;
+  units: number;
+  updated_at: string;
+}
+
+/** Counts to add to one agent_reputation row (negative to take back replaced feedback). */
+export interface ReputationDelta {
+  agent_id: string;
+  task_type: string;
+  runs: number;
+  agreed: number;
+  correct: number;
+  wrong: number;
+}
+
 /** A claimed step: the step row after the claim plus the attempt the claim opened. */
 export interface ClaimedStep {
   step: StepRecord;
@@ -150,6 +172,15 @@ export interface RunTx {
   listEventsOfTypes(runId: string, types: readonly string[]): Promise<EventRecord[]>;
   /** Reputation units per agent (task_type row first, then '*'); agents without a row are absent. */
   getReputationUnits(agentIds: readonly string[], taskType: string): Promise<Record<string, number>>;
+  /** The run's recorded feedback (normalized correct value), or null. */
+  getFeedback(runId: string): Promise<string | null>;
+  /** Records or replaces the run's feedback. */
+  putFeedback(runId: string, correct: string): Promise<void>;
+  /**
+   * Adds the deltas as ONE multi-row upsert in (agent_id, task_type) order and recomputes each row's units
+   * (SPEC §9). It takes the agent_reputation row locks, the last in SPEC §4's order: call it last.
+   */
+  applyReputation(deltas: readonly ReputationDelta[]): Promise<void>;
   /** Appends events with the run's next seq values (the run row must be locked). */
   appendEvents(runId: string, events: readonly NewEvent[]): Promise<EventRecord[]>;
   /** Asks for one NOTIFY at commit (PostgreSQL); a no-op elsewhere. */
@@ -196,6 +227,8 @@ export interface RunStore {
   /** Step counts by status for these runs. */
   countSteps(runIds: readonly string[]): Promise<Map<string, Partial<Record<StepStatus, number>>>>;
   listEvents(runId: string, opts: { after?: number; limit: number; tail?: boolean }): Promise<EventRecord[]>;
+  /** agent_reputation rows (of one agent when given), ordered by agent_id, then task_type. */
+  listReputation(opts?: { agentId?: string }): Promise<ReputationRecord[]>;
   /**
    * Resolves when there may be new work or events (a NOTIFY on PostgreSQL), or after `timeoutMs`.
    * Polling is the guarantee; this is only a nudge.

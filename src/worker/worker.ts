@@ -72,7 +72,6 @@ export class Worker {
           await expireLeases(this.store);
           await this.checkLeases();
           const free = o.concurrency - this.inflight.size;
-          let full = false;
           if (free > 0 && !(o.once && claimedOnce)) {
             const claimOpts = { workerId: o.workerId, limit: free, leaseMs: o.leaseMs };
             const claimed = await this.store.claimSteps(
@@ -80,13 +79,12 @@ export class Worker {
             );
             claimedOnce = true;
             for (const c of claimed) this.launch(c);
-            full = claimed.length === free;
           }
           if (o.once && claimedOnce && this.inflight.size === 0) break;
           if (o.exitWhenIdle && this.inflight.size === 0 && !(await this.store.hasPendingWork(o.runId)))
             break;
           errorDelay = 0;
-          await this.waitForWork(full);
+          await this.waitForWork();
         } catch (err) {
           errorDelay = Math.min(5_000, Math.max(250, errorDelay * 2));
           this.log.error({ err: String(err), retry_in_ms: errorDelay }, "worker loop error; retrying");
@@ -111,16 +109,17 @@ export class Worker {
     return this.inflight.size;
   }
 
-  private async waitForWork(full: boolean): Promise<void> {
+  private async waitForWork(): Promise<void> {
     const controller = new AbortController();
     const woken = new Promise<void>((resolve) => {
       this.wakeUp = resolve;
     });
-    // With every slot taken, only a freed slot (or the poll) matters; otherwise a NOTIFY may bring work.
-    const waits: Promise<void>[] = [woken, sleep(this.options.pollMs)];
-    if (!full)
-      waits.push(this.store.waitForNudge(this.options.pollMs, controller.signal).catch(() => undefined));
-    await Promise.race(waits);
+    // A NOTIFY may bring work, or revoke leases this worker holds (cancel, early stop): the loop then checks
+    // its tokens at once (SPEC §4), even with every slot taken. The nudge wait ends on its own after pollMs.
+    await Promise.race([
+      woken,
+      this.store.waitForNudge(this.options.pollMs, controller.signal).catch(() => sleep(this.options.pollMs)),
+    ]);
     controller.abort();
     this.wakeUp = null;
   }

@@ -6,10 +6,13 @@ import { cancelRetryTests } from "./cancel-retry.js";
 import { claimTests } from "./claims.js";
 import { completionTests } from "./completion.js";
 import { concurrencyTests } from "./concurrency.js";
+import { earlyStopTests } from "./early-stop.js";
 import { eventTests } from "./events.js";
 import type { ConformanceStore, MakeStore, SuiteContext } from "./harness.js";
+import { knowledgeTests } from "./knowledge.js";
 import { leaseTests } from "./leases.js";
 import { lifecycleTests } from "./lifecycle.js";
+import { reaggregateTests } from "./reaggregate.js";
 import { reexploreTests } from "./reexplore.js";
 import { shapeTests } from "./shapes.js";
 
@@ -39,5 +42,8 @@ export function runConformanceSuite(name: string, makeStore: MakeStore): void {
     describe("events", () => eventTests(ctx));
     describe("concurrency", () => concurrencyTests(ctx));
     describe("record and view shapes", () => shapeTests(ctx));
+    describe("knowledge store: reputation and feedback", () => knowledgeTests(ctx));
+    describe("re-aggregation", () => reaggregateTests(ctx));
+    describe("early stop", () => earlyStopTests(ctx));
   });
 }

@@ -1,7 +1,9 @@
 // The long-running `run` commands: worker, watch, exec, and the follower behind `events --follow`.
-// Followers read by seq/state on every NOTIFY nudge and at least every 250 ms (polling is the guarantee).
+// Followers (src/kernel/follow.ts, shared with the HTTP API's SSE stream) read by seq/state on every NOTIFY
+// nudge and at least every 250 ms (polling is the guarantee).
 import { type Command, Option } from "commander";
-import { getRunResult, getRunView, isTerminalRun, listRunEvents, submitRun } from "../../kernel/index.js";
+import { type FollowRunOptions, followEvents, followRun } from "../../kernel/follow.js";
+import { getRunResult, getRunView, isTerminalRun, submitRun } from "../../kernel/index.js";
 import type { RunView } from "../../kernel/result.js";
 import { resolveWorkerOptions } from "../../worker/options.js";
 import type { WorkerStore } from "../../worker/worker.js";
@@ -9,8 +11,6 @@ import { withStore } from "../context.js";
 import { intOption } from "../options.js";
 import { globalOptions, printJson } from "../output.js";
 import { loadSubmittableSpec } from "../submit-spec.js";
-
-const FOLLOW_POLL_MS = 250;
 
 // The worker, its executors and the logger (pino) are loaded only by the commands that run steps.
 async function workerLib() {
@@ -27,30 +27,6 @@ export const EXIT_TIMEOUT = 124;
 function progressLine(v: RunView): string {
   const c = v.counts;
   return `${v.run_id} ${v.status} round ${v.round}: ${c.succeeded} succeeded, ${c.failed} failed, ${c.leased} running, ${c.queued + c.created} queued, ${c.retry_wait} retry_wait, ${c.cancelled} cancelled`;
-}
-
-export interface FollowOptions {
-  timeoutMs?: number;
-  /** Called with each new view (for progress display). */
-  onView?: (view: RunView) => void;
-  signal?: AbortSignal;
-}
-
-/** Follows a run until it is terminal; returns the last view and whether the timeout expired first. */
-export async function followRun(
-  store: WorkerStore,
-  runId: string,
-  opts: FollowOptions = {},
-): Promise<{ view: RunView; timedOut: boolean }> {
-  const deadline = opts.timeoutMs !== undefined ? Date.now() + opts.timeoutMs : Number.POSITIVE_INFINITY;
-  for (;;) {
-    const view = await getRunView(store, runId);
-    opts.onView?.(view);
-    if (isTerminalRun(view.status)) return { view, timedOut: false };
-    const left = deadline - Date.now();
-    if (left <= 0 || opts.signal?.aborted) return { view, timedOut: true };
-    await store.waitForNudge(Math.min(FOLLOW_POLL_MS, left), opts.signal);
-  }
 }
 
 /** Stderr progress on a terminal, and a hint when nothing seems to claim the run's steps. */
@@ -76,17 +52,8 @@ function watchReporter(storeDescription: string): (view: RunView) => void {
 }
 
 /** Prints NDJSON events from `after` on until the run is terminal and every event is printed. */
-export async function followEvents(store: WorkerStore, runId: string, after: number): Promise<void> {
-  let seq = after;
-  for (;;) {
-    const view = await getRunView(store, runId);
-    const events = await listRunEvents(store, runId, { after: seq, limit: 500 });
-    for (const e of events) process.stdout.write(`${JSON.stringify(e)}\n`);
-    if (events.length > 0) seq = events[events.length - 1]?.seq ?? seq;
-    if (events.length === 500) continue;
-    if (isTerminalRun(view.status) && seq >= (await store.getRun(runId))!.event_seq) return;
-    await store.waitForNudge(FOLLOW_POLL_MS);
-  }
+export async function printFollowedEvents(store: WorkerStore, runId: string, after: number): Promise<void> {
+  for await (const e of followEvents(store, runId, { after })) process.stdout.write(`${JSON.stringify(e)}\n`);
 }
 
 function exitCodeFor(view: RunView): number {
@@ -175,7 +142,7 @@ export function registerLive(run: Command): void {
           printJson(await getRunView(store, runId), g);
           return;
         }
-        const follow: FollowOptions = { onView: watchReporter(store.describe()) };
+        const follow: FollowRunOptions = { onView: watchReporter(store.describe()) };
         if (o.timeout !== undefined) follow.timeoutMs = o.timeout;
         const { view, timedOut } = await followRun(store, runId, follow);
         printJson(view, g);

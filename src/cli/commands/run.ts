@@ -14,6 +14,7 @@ import { withStore } from "../context.js";
 import { intOption, runStatusOption } from "../options.js";
 import { globalOptions, printJson } from "../output.js";
 import { loadSubmittableSpec } from "../submit-spec.js";
+import { registerRunKnowledge } from "./knowledge.js";
 import { registerLive } from "./run-live.js";
 
 export function register(program: Command): void {
@@ -98,8 +99,8 @@ export function register(program: Command): void {
     .option("--follow", "print events as NDJSON as they come; exit when the run is terminal")
     .action(async (runId: string, o: EventsOpts, cmd: Command) => {
       if (o.follow) {
-        const { followEvents } = await import("./run-live.js");
-        await withStore((store) => followEvents(store, runId, o.after ?? 0));
+        const { printFollowedEvents } = await import("./run-live.js");
+        await withStore((store) => printFollowedEvents(store, runId, o.after ?? 0));
         return;
       }
       const query: { after?: number; limit: number; tail?: number } = { limit: o.limit };
@@ -109,6 +110,7 @@ export function register(program: Command): void {
     });
 
   registerLive(run);
+  registerRunKnowledge(run);
 }
 
 type RunStatusOpt = ReturnType<typeof runStatusOption>;

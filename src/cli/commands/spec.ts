@@ -3,6 +3,7 @@
 import { readFile, stat } from "node:fs/promises";
 import type { Command } from "commander";
 import { WattswarmError } from "../../errors.js";
+import { invalidSpecError } from "../../kernel/admit.js";
 import type { ValidationResult } from "../../spec/index.js";
 import { globalOptions, printJson, printWarning } from "../output.js";
 
@@ -61,15 +62,6 @@ export async function loadRunSpec(file: string): Promise<{ source: string; resul
   } catch (err) {
     throw cannotRead(file, err);
   }
-}
-
-export function invalidSpecError(source: string, result: ValidationResult & { ok: false }): WattswarmError {
-  const n = result.issues.length;
-  return new WattswarmError(
-    "SPEC_INVALID",
-    `${source} is not a valid run spec (${n} problem${n === 1 ? "" : "s"})`,
-    result.issues,
-  );
 }
 
 export function register(program: Command): void {

@@ -2,6 +2,7 @@
 // COMMIT); everything that reads a single statement uses `this.db.query`.
 
 import type pg from "pg";
+import type { MetricsQuery, StoreMetrics } from "../metrics.js";
 import type { Store } from "../port.js";
 import { assertExecutorInput, executorKindOf, isoTime, jsonObjectOf } from "../records.js";
 import type {
@@ -9,6 +10,7 @@ import type {
   ClaimedStep,
   ClaimOptions,
   EventRecord,
+  ReputationRecord,
   RunListOptions,
   RunRecord,
   RunStore,
@@ -17,6 +19,7 @@ import type {
 } from "../run-port.js";
 import type { ExecutorInput, ExecutorRecord, MigrateResult, StepStatus } from "../types.js";
 import { PgDatabase, type PgDatabaseOptions, quoteIdent } from "./database.js";
+import { readPgMetrics } from "./metrics-queries.js";
 import { migratePostgres } from "./migrate.js";
 import { MIGRATIONS } from "./migrations/index.js";
 import { PgNotifier } from "./notifier.js";
@@ -114,6 +117,10 @@ export class PostgresStore implements Store, RunStore {
     return rows.length > 0;
   }
 
+  readMetrics(query: MetricsQuery): Promise<StoreMetrics> {
+    return readPgMetrics(this.db, query);
+  }
+
   // The run port, delegated to run-store.ts.
   transaction<T>(fn: (tx: RunTx) => Promise<T>, opts?: { now?: Date }): Promise<T> {
     return this.runs.transaction(fn, opts);
@@ -153,6 +160,10 @@ export class PostgresStore implements Store, RunStore {
 
   getAttempts(runId: string): Promise<AttemptRecord[]> {
     return this.runs.getAttempts(runId);
+  }
+
+  listReputation(opts?: { agentId?: string }): Promise<ReputationRecord[]> {
+    return this.runs.listReputation(opts);
   }
 
   listRuns(opts: RunListOptions): Promise<RunRecord[]> {

@@ -1,10 +1,12 @@
 // The run half of the PostgreSQL adapter: transactions, claims, heartbeats and reads.
 import { WattswarmError } from "../../errors.js";
+import { toReputationRecord } from "../reputation-rows.js";
 import type {
   AttemptRecord,
   ClaimedStep,
   ClaimOptions,
   EventRecord,
+  ReputationRecord,
   RunListOptions,
   RunRecord,
   RunStore,
@@ -13,6 +15,7 @@ import type {
 } from "../run-port.js";
 import type { StepStatus } from "../types.js";
 import type { PgDatabase } from "./database.js";
+import { LIST_REPUTATION } from "./knowledge-queries.js";
 import type { PgNotifier } from "./notifier.js";
 import {
   CLAIM_STEPS,
@@ -145,6 +148,11 @@ export class PgRunStore implements RunStore {
 
   async getAttempts(runId: string): Promise<AttemptRecord[]> {
     return (await this.db.query(GET_ATTEMPTS, [runId])).map(toAttemptRecord);
+  }
+
+  async listReputation(opts: { agentId?: string } = {}): Promise<ReputationRecord[]> {
+    const rows = await this.db.query(LIST_REPUTATION, [opts.agentId ?? null]);
+    return rows.map((r) => toReputationRecord(r, iso));
   }
 
   async listRuns(opts: RunListOptions): Promise<RunRecord[]> {

@@ -1,11 +1,13 @@
 // RunTx on PostgreSQL: one pooled client between BEGIN and COMMIT. Row locks follow SPEC §4: run rows, then
 // step rows, then agent_reputation rows.
 import type { JsonValue } from "../../spec/types.js";
+import { orderedDeltas } from "../reputation-rows.js";
 import type {
   AttemptPatch,
   AttemptRecord,
   EventRecord,
   NewEvent,
+  ReputationDelta,
   RunPatch,
   RunRecord,
   RunTx,
@@ -14,6 +16,7 @@ import type {
 } from "../run-port.js";
 import type { RunStatus, StepStatus } from "../types.js";
 import type { PgQueryable } from "./database.js";
+import { APPLY_REPUTATION, GET_FEEDBACK, PUT_FEEDBACK } from "./knowledge-queries.js";
 import {
   BUMP_EVENT_SEQ,
   EVENTS_OF_TYPES,
@@ -157,6 +160,29 @@ export class PgRunTx implements RunTx {
     const units: Record<string, number> = Object.create(null);
     for (const r of rows) units[r.agent_id as string] = Number(r.units);
     return units;
+  }
+
+  async getFeedback(runId: string): Promise<string | null> {
+    const { rows } = await this.client.query(GET_FEEDBACK, [runId]);
+    return rows[0] ? (rows[0].correct as string) : null;
+  }
+
+  async putFeedback(runId: string, correct: string): Promise<void> {
+    await this.client.query(PUT_FEEDBACK, [runId, correct, this.nowIso]);
+  }
+
+  async applyReputation(deltas: readonly ReputationDelta[]): Promise<void> {
+    const rows = orderedDeltas(deltas);
+    if (rows.length === 0) return;
+    await this.client.query(APPLY_REPUTATION, [
+      rows.map((d) => d.agent_id),
+      rows.map((d) => d.task_type),
+      rows.map((d) => d.runs),
+      rows.map((d) => d.agreed),
+      rows.map((d) => d.correct),
+      rows.map((d) => d.wrong),
+      this.nowIso,
+    ]);
   }
 
   async appendEvents(runId: string, events: readonly NewEvent[]): Promise<EventRecord[]> {

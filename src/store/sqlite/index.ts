@@ -3,6 +3,7 @@
 // awaits between its statements never interleaves with another one, a claim or a read. The run half lives in
 // run-store.ts.
 
+import type { MetricsQuery, StoreMetrics } from "../metrics.js";
 import type { Store } from "../port.js";
 import { assertExecutorInput, executorKindOf, isoTime, jsonObjectOf } from "../records.js";
 import type {
@@ -10,6 +11,7 @@ import type {
   ClaimedStep,
   ClaimOptions,
   EventRecord,
+  ReputationRecord,
   RunListOptions,
   RunRecord,
   RunStore,
@@ -18,6 +20,7 @@ import type {
 } from "../run-port.js";
 import type { ExecutorInput, ExecutorRecord, MigrateResult, StepStatus } from "../types.js";
 import { openSqlite, queueFor, type SerialQueue, type SqliteDb } from "./connection.js";
+import { readSqliteMetrics } from "./metrics-queries.js";
 import { migrateSqlite } from "./migrate.js";
 import { MIGRATIONS } from "./migrations/index.js";
 import {
@@ -132,6 +135,10 @@ export class SqliteStore implements Store, RunStore {
     return this.run((db) => db.prepare(REMOVE_EXECUTOR).run(name).changes > 0);
   }
 
+  readMetrics(query: MetricsQuery): Promise<StoreMetrics> {
+    return this.run((db) => readSqliteMetrics(db, query));
+  }
+
   // The run port, delegated to run-store.ts.
   transaction<T>(fn: (tx: RunTx) => Promise<T>, opts?: { now?: Date }): Promise<T> {
     return this.runs.transaction(fn, opts);
@@ -171,6 +178,10 @@ export class SqliteStore implements Store, RunStore {
 
   getAttempts(runId: string): Promise<AttemptRecord[]> {
     return this.runs.getAttempts(runId);
+  }
+
+  listReputation(opts?: { agentId?: string }): Promise<ReputationRecord[]> {
+    return this.runs.listReputation(opts);
   }
 
   listRuns(opts: RunListOptions): Promise<RunRecord[]> {

@@ -8,11 +8,14 @@
 // few times before anything ran.
 import { randomUUID } from "node:crypto";
 import { WattswarmError } from "../../errors.js";
+import { isoTime } from "../records.js";
+import { toReputationRecord } from "../reputation-rows.js";
 import type {
   AttemptRecord,
   ClaimedStep,
   ClaimOptions,
   EventRecord,
+  ReputationRecord,
   RunListOptions,
   RunRecord,
   RunStore,
@@ -21,6 +24,7 @@ import type {
 } from "../run-port.js";
 import type { StepStatus } from "../types.js";
 import { isBusy, type SqliteDb } from "./connection.js";
+import { LIST_REPUTATION } from "./knowledge-queries.js";
 import {
   COUNT_STEPS,
   EXPIRED_LEASE_RUNS,
@@ -233,6 +237,14 @@ export class SqliteRunStore implements RunStore {
 
   getSteps(runId: string): Promise<StepRecord[]> {
     return this.read((db) => (db.prepare(GET_STEPS).all(runId) as Row[]).map(toStepRecord));
+  }
+
+  listReputation(opts: { agentId?: string } = {}): Promise<ReputationRecord[]> {
+    return this.read((db) =>
+      (db.prepare(LIST_REPUTATION).all({ agent_id: opts.agentId ?? null }) as Row[]).map((r) =>
+        toReputationRecord(r, (v) => isoTime(v as number)),
+      ),
+    );
   }
 
   getAttempts(runId: string): Promise<AttemptRecord[]> {

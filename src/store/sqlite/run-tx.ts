@@ -1,11 +1,14 @@
 // RunTx on SQLite: statements on the store's one connection between BEGIN IMMEDIATE and COMMIT (run-store.ts).
 // BEGIN IMMEDIATE is the database-wide write lock, so it stands for every row lock of SPEC §4. better-sqlite3
 // is synchronous: each method runs its statements at once and returns a settled promise.
+
+import { orderedDeltas } from "../reputation-rows.js";
 import type {
   AttemptPatch,
   AttemptRecord,
   EventRecord,
   NewEvent,
+  ReputationDelta,
   RunPatch,
   RunRecord,
   RunTx,
@@ -15,6 +18,7 @@ import type {
 import { ATTEMPT_PATCH_COLUMNS, RUN_PATCH_COLUMNS, STEP_PATCH_COLUMNS } from "../run-rows.js";
 import type { RunStatus, StepStatus } from "../types.js";
 import type { SqliteDb } from "./connection.js";
+import { APPLY_REPUTATION, GET_FEEDBACK, PUT_FEEDBACK } from "./knowledge-queries.js";
 import {
   BUMP_EVENT_SEQ,
   EVENTS_OF_TYPES,
@@ -138,6 +142,21 @@ export class SqliteRunTx implements RunTx {
       if (!Object.hasOwn(units, agent)) units[agent] = Number(r.units);
     }
     return units;
+  }
+
+  async getFeedback(runId: string): Promise<string | null> {
+    const row = this.get(GET_FEEDBACK, runId);
+    return row ? (row.correct as string) : null;
+  }
+
+  async putFeedback(runId: string, correct: string): Promise<void> {
+    this.db.prepare(PUT_FEEDBACK).run({ run_id: runId, correct, now: this.nowMs });
+  }
+
+  async applyReputation(deltas: readonly ReputationDelta[]): Promise<void> {
+    const rows = orderedDeltas(deltas);
+    if (rows.length === 0) return;
+    this.db.prepare(APPLY_REPUTATION).run({ rows: JSON.stringify(rows), now: this.nowMs });
   }
 
   async appendEvents(runId: string, events: readonly NewEvent[]): Promise<EventRecord[]> {

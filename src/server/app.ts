@@ -1,0 +1,80 @@
+// Builds the fastify instance of `wattswarm serve` from a store, so tests can listen on port 0 or inject.
+// Every route comes from one table (route.ts); auth, body limits and errors are handled here once.
+import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
+import { checkAuth } from "./auth.js";
+import type { ServerDeps } from "./deps.js";
+import { ApiError, errorBody, toApiError } from "./errors.js";
+import { mountRoutes, type RouteDef } from "./route.js";
+import { executorRoutes } from "./routes/executors.js";
+import { legacyRoutes } from "./routes/legacy.js";
+import { runRoutes } from "./routes/runs.js";
+import { systemRoutes } from "./routes/system.js";
+import type { ApiStore } from "./store.js";
+
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+export const DEFAULT_PORT = 7788;
+export const DEFAULT_HOST = "127.0.0.1";
+
+export interface AppOptions {
+  /** Bearer token every /api route but /api/health needs; none when undefined or empty. */
+  token?: string | undefined;
+  /** Where unexpected (500) errors are reported; default stderr. */
+  logError?: (message: string) => void;
+}
+
+function parseJsonBody(text: string): unknown {
+  if (text.trim() === "") return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ApiError(400, "BAD_REQUEST", `the request body is not JSON: ${(err as Error).message}`);
+  }
+}
+
+export function buildApp(store: ApiStore, options: AppOptions = {}): FastifyInstance {
+  const token = options.token === "" ? undefined : options.token;
+  const logError = options.logError ?? ((message: string) => process.stderr.write(`serve: ${message}\n`));
+  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES, return503OnClosing: true });
+  const closing = new AbortController();
+  const deps: ServerDeps = { store, closing: closing.signal, startedAt: new Date() };
+
+  // Any content type is read as JSON, so `curl -d @run-spec.json` works without a header.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "string" }, (_req, text, done) => {
+    try {
+      done(null, parseJsonBody(String(text)));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+
+  const reportInternal = (err: unknown, req: FastifyRequest) =>
+    logError(
+      `${req.method} ${req.url.split("?")[0]}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+    );
+
+  app.addHook("onRequest", async (req) => checkAuth(req, token));
+  app.setErrorHandler((err, req, reply) => {
+    const { error, internal } = toApiError(err);
+    if (internal) reportInternal(err, req);
+    if (error.status === 401) reply.header("www-authenticate", 'Bearer realm="wattswarm"');
+    return reply.code(error.status).send(errorBody(error));
+  });
+  app.setNotFoundHandler((req, reply) =>
+    reply
+      .code(404)
+      .send(errorBody(new ApiError(404, "NOT_FOUND", `no route ${req.method} ${req.url.split("?")[0]}`))),
+  );
+  // Open SSE streams would hold close() forever: end them first.
+  app.addHook("preClose", async () => closing.abort());
+
+  const routes: RouteDef[] = [];
+  routes.push(
+    ...runRoutes(deps),
+    ...legacyRoutes(deps),
+    ...executorRoutes(deps),
+    ...systemRoutes(deps, () => routes),
+  );
+  mountRoutes(app, routes, reportInternal);
+  return app;
+}

@@ -1,0 +1,84 @@
+// /api/health, /metrics, /api/openapi.json and the page at `/` (SPEC §10).
+import { packageVersion, type ServerDeps } from "../deps.js";
+import { toApiError } from "../errors.js";
+import { LATENCY_BUCKETS_MS, PROMETHEUS_CONTENT_TYPE, renderMetrics } from "../metrics.js";
+import { openApiDocument } from "../openapi.js";
+import { type RouteDef, route } from "../route.js";
+
+// The console is built by another part of the project; until then `/` says so and points at the API.
+const PLACEHOLDER_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>WattSwarm</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto">
+<h1>WattSwarm</h1>
+<p>The web console is not built yet. The HTTP API is served here: see
+<a href="/api/openapi.json">/api/openapi.json</a>, <a href="/api/health">/api/health</a> and
+<a href="/metrics">/metrics</a>.</p>
+</body></html>
+`;
+
+export function systemRoutes(
+  { store, startedAt }: ServerDeps,
+  allRoutes: () => readonly RouteDef[],
+): RouteDef[] {
+  return [
+    route({
+      method: "GET",
+      url: "/api/health",
+      tag: "system",
+      auth: false,
+      summary: "Whether the store is reachable (no token needed)",
+      responses: { 200: "{ok: true, store: {kind, description, reachable: true}}", 503: "store unreachable" },
+      handler: async ({ reply }) => {
+        const described = { kind: store.kind, description: store.describe() };
+        try {
+          await store.listExecutors();
+          return { ok: true, version: packageVersion(), store: { ...described, reachable: true } };
+        } catch (err) {
+          const { error } = toApiError(err);
+          reply.code(503);
+          return {
+            ok: false,
+            version: packageVersion(),
+            store: { ...described, reachable: false },
+            error: { code: error.code, message: error.message },
+          };
+        }
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/metrics",
+      tag: "system",
+      auth: false,
+      produces: PROMETHEUS_CONTENT_TYPE,
+      summary: "Prometheus metrics computed from the store (no token needed)",
+      responses: { 200: "Prometheus text format 0.0.4" },
+      handler: async ({ reply }) => {
+        const metrics = await store.readMetrics({ since: startedAt, boundsMs: LATENCY_BUCKETS_MS });
+        reply.type(PROMETHEUS_CONTENT_TYPE);
+        return renderMetrics(metrics, startedAt);
+      },
+    }),
+    route({
+      method: "GET",
+      url: "/api/openapi.json",
+      tag: "system",
+      summary: "This document",
+      responses: { 200: "OpenAPI 3.1" },
+      handler: async () => openApiDocument(allRoutes(), packageVersion()),
+    }),
+    route({
+      method: "GET",
+      url: "/",
+      tag: "system",
+      auth: false,
+      produces: "text/html",
+      summary: "The web console (a placeholder until it is built)",
+      responses: { 200: "HTML" },
+      handler: async ({ reply }) => {
+        reply.type("text/html; charset=utf-8");
+        return PLACEHOLDER_PAGE;
+      },
+    }),
+  ];
+}
