@@ -2,6 +2,7 @@
 // Every route comes from one table (route.ts); auth, body limits and errors are handled here once.
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import { checkAuth } from "./auth.js";
+import { defaultConsoleDir, mountConsoleAssets } from "./console.js";
 import type { ServerDeps } from "./deps.js";
 import { ApiError, errorBody, toApiError } from "./errors.js";
 import { mountRoutes, type RouteDef } from "./route.js";
@@ -20,6 +21,8 @@ export interface AppOptions {
   token?: string | undefined;
   /** Where unexpected (500) errors are reported; default stderr. */
   logError?: (message: string) => void;
+  /** The built web console served at `/` and `/assets/*`; default dist/console of this package. */
+  consoleDir?: string;
 }
 
 function parseJsonBody(text: string): unknown {
@@ -36,7 +39,8 @@ export function buildApp(store: ApiStore, options: AppOptions = {}): FastifyInst
   const logError = options.logError ?? ((message: string) => process.stderr.write(`serve: ${message}\n`));
   const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES, return503OnClosing: true });
   const closing = new AbortController();
-  const deps: ServerDeps = { store, closing: closing.signal, startedAt: new Date() };
+  const consoleDir = options.consoleDir ?? defaultConsoleDir();
+  const deps: ServerDeps = { store, closing: closing.signal, startedAt: new Date(), consoleDir };
 
   // Any content type is read as JSON, so `curl -d @run-spec.json` works without a header.
   app.removeAllContentTypeParsers();
@@ -76,5 +80,6 @@ export function buildApp(store: ApiStore, options: AppOptions = {}): FastifyInst
     ...systemRoutes(deps, () => routes),
   );
   mountRoutes(app, routes, reportInternal);
+  mountConsoleAssets(app, consoleDir);
   return app;
 }

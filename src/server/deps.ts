@@ -8,6 +8,8 @@ export interface ServerDeps {
   closing: AbortSignal;
   /** Start of the /metrics counting window. */
   startedAt: Date;
+  /** The built console (index.html and assets/) served at `/`. */
+  consoleDir: string;
 }
 
 export function packageVersion(): string {

@@ -3,7 +3,21 @@
 // behaviour, only for display. Run transitions (claimSteps, completeStep, …) are added here as they land.
 
 import type { MetricsQuery, StoreMetrics } from "./metrics.js";
-import type { ExecutorInput, ExecutorRecord, MigrateResult, StoreKind } from "./types.js";
+import type { ExecutorInput, ExecutorRecord, MigrateResult, RunStatus, StoreKind } from "./types.js";
+
+/** Which runs `run prune` removes (SPEC §7): terminal runs of these statuses finished before `before`. */
+export interface PruneQuery {
+  before: Date;
+  statuses: readonly RunStatus[];
+}
+
+/** Rows removed by `run prune` (or, for a dry run, that would be). */
+export interface PruneCounts {
+  runs: number;
+  steps: number;
+  attempts: number;
+  events: number;
+}
 
 export interface Store {
   readonly kind: StoreKind;
@@ -36,4 +50,13 @@ export interface Store {
 
   /** Counts and latencies for `/metrics` (SPEC §10), computed by the database: they cover every worker. */
   readMetrics(query: MetricsQuery): Promise<StoreMetrics>;
+
+  /**
+   * Deletes up to `limit` matching runs (oldest finished first; rows locked elsewhere are skipped) with their
+   * steps, attempts, events and feedback in one transaction; agent_reputation is untouched.
+   */
+  pruneRuns(query: PruneQuery, limit: number): Promise<PruneCounts>;
+
+  /** What pruneRuns would remove in all (no write). */
+  countPrunable(query: PruneQuery): Promise<PruneCounts>;
 }

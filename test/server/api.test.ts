@@ -257,13 +257,12 @@ describeServer("HTTP API", (suite) => {
     expect((await s.call("/")).status).toBe(200);
   });
 
-  it("without a token every route is open; / is the placeholder page linking the OpenAPI document", async () => {
+  it("without a token every route is open; / is the console's page (test/server/console.test.ts)", async () => {
     const s = await suite.start();
     expect((await s.call("/api/runs")).status).toBe(200);
     const page = await s.call("/");
     expect(page.headers.get("content-type")).toMatch(/text\/html/);
-    expect(page.body).toContain("not built yet");
-    expect(page.body).toContain('href="/api/openapi.json"');
+    expect(page.body).toContain("WattSwarm");
   });
 
   it("health reports the store; 503 when it is unreachable", async () => {

@@ -12,6 +12,7 @@ import type { ConformanceStore, MakeStore, SuiteContext } from "./harness.js";
 import { knowledgeTests } from "./knowledge.js";
 import { leaseTests } from "./leases.js";
 import { lifecycleTests } from "./lifecycle.js";
+import { pruneTests } from "./prune.js";
 import { reaggregateTests } from "./reaggregate.js";
 import { reexploreTests } from "./reexplore.js";
 import { shapeTests } from "./shapes.js";
@@ -45,5 +46,6 @@ export function runConformanceSuite(name: string, makeStore: MakeStore): void {
     describe("knowledge store: reputation and feedback", () => knowledgeTests(ctx));
     describe("re-aggregation", () => reaggregateTests(ctx));
     describe("early stop", () => earlyStopTests(ctx));
+    describe("retention: prune", () => pruneTests(ctx));
   });
 }

@@ -15,6 +15,7 @@ import { intOption, runStatusOption } from "../options.js";
 import { globalOptions, printJson } from "../output.js";
 import { loadSubmittableSpec } from "../submit-spec.js";
 import { registerRunKnowledge } from "./knowledge.js";
+import { registerRunPrune } from "./prune.js";
 import { registerLive } from "./run-live.js";
 
 export function register(program: Command): void {
@@ -111,6 +112,7 @@ export function register(program: Command): void {
 
   registerLive(run);
   registerRunKnowledge(run);
+  registerRunPrune(run);
 }
 
 type RunStatusOpt = ReturnType<typeof runStatusOption>;

@@ -1,23 +1,13 @@
-// /api/health, /metrics, /api/openapi.json and the page at `/` (SPEC §10).
+// /api/health, /metrics, /api/openapi.json and the console's page at `/` (SPEC §10).
+import { consolePage } from "../console.js";
 import { packageVersion, type ServerDeps } from "../deps.js";
 import { toApiError } from "../errors.js";
 import { LATENCY_BUCKETS_MS, PROMETHEUS_CONTENT_TYPE, renderMetrics } from "../metrics.js";
 import { openApiDocument } from "../openapi.js";
 import { type RouteDef, route } from "../route.js";
 
-// The console is built by another part of the project; until then `/` says so and points at the API.
-const PLACEHOLDER_PAGE = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>WattSwarm</title></head>
-<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto">
-<h1>WattSwarm</h1>
-<p>The web console is not built yet. The HTTP API is served here: see
-<a href="/api/openapi.json">/api/openapi.json</a>, <a href="/api/health">/api/health</a> and
-<a href="/metrics">/metrics</a>.</p>
-</body></html>
-`;
-
 export function systemRoutes(
-  { store, startedAt }: ServerDeps,
+  { store, startedAt, consoleDir }: ServerDeps,
   allRoutes: () => readonly RouteDef[],
 ): RouteDef[] {
   return [
@@ -73,11 +63,12 @@ export function systemRoutes(
       tag: "system",
       auth: false,
       produces: "text/html",
-      summary: "The web console (a placeholder until it is built)",
+      summary: "The web console (a placeholder page when it is not built)",
       responses: { 200: "HTML" },
       handler: async ({ reply }) => {
         reply.type("text/html; charset=utf-8");
-        return PLACEHOLDER_PAGE;
+        reply.header("cache-control", "no-cache");
+        return consolePage(consoleDir);
       },
     }),
   ];

@@ -95,6 +95,13 @@ export class PgDatabase {
       throw mapConnectionError(err, this.redactedUrl);
     }
     let broken: Error | undefined;
+    // A checked-out client has no pool listener: a connection lost between two statements (the server
+    // terminated it, or restarted) would emit an unhandled 'error' and crash the process. Record it instead;
+    // the next statement fails and the transaction is reported as DB_UNAVAILABLE.
+    const onError = (err: Error) => {
+      broken = err;
+    };
+    client.on("error", onError);
     try {
       await client.query("BEGIN");
       const result = await fn(client);
@@ -109,6 +116,7 @@ export class PgDatabase {
       }
       throw mapConnectionError(err, this.redactedUrl);
     } finally {
+      client.off("error", onError);
       client.release(broken);
     }
   }

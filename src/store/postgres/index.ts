@@ -3,26 +3,16 @@
 
 import type pg from "pg";
 import type { MetricsQuery, StoreMetrics } from "../metrics.js";
-import type { Store } from "../port.js";
+import type { PruneCounts, PruneQuery, Store } from "../port.js";
 import { assertExecutorInput, executorKindOf, isoTime, jsonObjectOf } from "../records.js";
-import type {
-  AttemptRecord,
-  ClaimedStep,
-  ClaimOptions,
-  EventRecord,
-  ReputationRecord,
-  RunListOptions,
-  RunRecord,
-  RunStore,
-  RunTx,
-  StepRecord,
-} from "../run-port.js";
-import type { ExecutorInput, ExecutorRecord, MigrateResult, StepStatus } from "../types.js";
+import { RunStoreDelegate } from "../run-store-delegate.js";
+import type { ExecutorInput, ExecutorRecord, MigrateResult } from "../types.js";
 import { PgDatabase, type PgDatabaseOptions, quoteIdent } from "./database.js";
 import { readPgMetrics } from "./metrics-queries.js";
 import { migratePostgres } from "./migrate.js";
 import { MIGRATIONS } from "./migrations/index.js";
 import { PgNotifier } from "./notifier.js";
+import { countPgPrunable, prunePgBatch } from "./prune-queries.js";
 import {
   type ExecutorRow,
   GET_EXECUTOR,
@@ -48,14 +38,15 @@ function toExecutorRecord(row: ExecutorRow): ExecutorRecord {
   };
 }
 
-export class PostgresStore implements Store, RunStore {
+export class PostgresStore extends RunStoreDelegate implements Store {
   readonly kind = "postgres" as const;
   protected readonly db: PgDatabase;
   private readonly env: NodeJS.ProcessEnv;
   private readonly notifier: PgNotifier;
-  private readonly runs: PgRunStore;
+  protected readonly runs: PgRunStore;
 
   constructor(options: PostgresStoreOptions) {
+    super();
     const { env, ...dbOptions } = options;
     this.db = new PgDatabase(dbOptions);
     this.env = env ?? process.env;
@@ -121,64 +112,11 @@ export class PostgresStore implements Store, RunStore {
     return readPgMetrics(this.db, query);
   }
 
-  // The run port, delegated to run-store.ts.
-  transaction<T>(fn: (tx: RunTx) => Promise<T>, opts?: { now?: Date }): Promise<T> {
-    return this.runs.transaction(fn, opts);
+  pruneRuns(query: PruneQuery, limit: number): Promise<PruneCounts> {
+    return prunePgBatch(this.db, query, limit);
   }
 
-  claimSteps(opts: ClaimOptions): Promise<ClaimedStep[]> {
-    return this.runs.claimSteps(opts);
-  }
-
-  heartbeat(
-    leases: readonly { step_id: string; lease_token: string }[],
-    leaseMs: number,
-    now?: Date,
-  ): Promise<string[]> {
-    return this.runs.heartbeat(leases, leaseMs, now);
-  }
-
-  validLeases(leases: readonly { step_id: string; lease_token: string }[]): Promise<string[]> {
-    return this.runs.validLeases(leases);
-  }
-
-  findExpiredLeaseRuns(now?: Date): Promise<string[]> {
-    return this.runs.findExpiredLeaseRuns(now);
-  }
-
-  hasPendingWork(runId?: string): Promise<boolean> {
-    return this.runs.hasPendingWork(runId);
-  }
-
-  getRun(runId: string): Promise<RunRecord | null> {
-    return this.runs.getRun(runId);
-  }
-
-  getSteps(runId: string): Promise<StepRecord[]> {
-    return this.runs.getSteps(runId);
-  }
-
-  getAttempts(runId: string): Promise<AttemptRecord[]> {
-    return this.runs.getAttempts(runId);
-  }
-
-  listReputation(opts?: { agentId?: string }): Promise<ReputationRecord[]> {
-    return this.runs.listReputation(opts);
-  }
-
-  listRuns(opts: RunListOptions): Promise<RunRecord[]> {
-    return this.runs.listRuns(opts);
-  }
-
-  countSteps(runIds: readonly string[]): Promise<Map<string, Partial<Record<StepStatus, number>>>> {
-    return this.runs.countSteps(runIds);
-  }
-
-  listEvents(runId: string, opts: { after?: number; limit: number; tail?: boolean }): Promise<EventRecord[]> {
-    return this.runs.listEvents(runId, opts);
-  }
-
-  waitForNudge(timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    return this.runs.waitForNudge(timeoutMs, signal);
+  countPrunable(query: PruneQuery): Promise<PruneCounts> {
+    return countPgPrunable(this.db, query);
   }
 }

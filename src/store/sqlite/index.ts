@@ -4,25 +4,15 @@
 // run-store.ts.
 
 import type { MetricsQuery, StoreMetrics } from "../metrics.js";
-import type { Store } from "../port.js";
+import type { PruneCounts, PruneQuery, Store } from "../port.js";
 import { assertExecutorInput, executorKindOf, isoTime, jsonObjectOf } from "../records.js";
-import type {
-  AttemptRecord,
-  ClaimedStep,
-  ClaimOptions,
-  EventRecord,
-  ReputationRecord,
-  RunListOptions,
-  RunRecord,
-  RunStore,
-  RunTx,
-  StepRecord,
-} from "../run-port.js";
-import type { ExecutorInput, ExecutorRecord, MigrateResult, StepStatus } from "../types.js";
+import { RunStoreDelegate } from "../run-store-delegate.js";
+import type { ExecutorInput, ExecutorRecord, MigrateResult } from "../types.js";
 import { openSqlite, queueFor, type SerialQueue, type SqliteDb } from "./connection.js";
 import { readSqliteMetrics } from "./metrics-queries.js";
 import { migrateSqlite } from "./migrate.js";
 import { MIGRATIONS } from "./migrations/index.js";
+import { countSqlitePrunable, pruneSqliteBatch } from "./prune-queries.js";
 import {
   type ExecutorRow,
   GET_EXECUTOR,
@@ -51,7 +41,7 @@ function toExecutorRecord(row: ExecutorRow): ExecutorRecord {
   };
 }
 
-export class SqliteStore implements Store, RunStore {
+export class SqliteStore extends RunStoreDelegate implements Store {
   readonly kind = "sqlite" as const;
   readonly path: string;
   protected readonly clock: () => number;
@@ -59,9 +49,10 @@ export class SqliteStore implements Store, RunStore {
   private handle: SqliteDb | undefined;
   private closed = false;
   private readonly queue: SerialQueue;
-  private readonly runs: SqliteRunStore;
+  protected readonly runs: SqliteRunStore;
 
   constructor(options: SqliteStoreOptions) {
+    super();
     this.path = options.path;
     this.env = options.env ?? process.env;
     this.clock = options.clock ?? Date.now;
@@ -139,64 +130,11 @@ export class SqliteStore implements Store, RunStore {
     return this.run((db) => readSqliteMetrics(db, query));
   }
 
-  // The run port, delegated to run-store.ts.
-  transaction<T>(fn: (tx: RunTx) => Promise<T>, opts?: { now?: Date }): Promise<T> {
-    return this.runs.transaction(fn, opts);
+  pruneRuns(query: PruneQuery, limit: number): Promise<PruneCounts> {
+    return this.run((db) => pruneSqliteBatch(db, query, limit));
   }
 
-  claimSteps(opts: ClaimOptions): Promise<ClaimedStep[]> {
-    return this.runs.claimSteps(opts);
-  }
-
-  heartbeat(
-    leases: readonly { step_id: string; lease_token: string }[],
-    leaseMs: number,
-    now?: Date,
-  ): Promise<string[]> {
-    return this.runs.heartbeat(leases, leaseMs, now);
-  }
-
-  validLeases(leases: readonly { step_id: string; lease_token: string }[]): Promise<string[]> {
-    return this.runs.validLeases(leases);
-  }
-
-  findExpiredLeaseRuns(now?: Date): Promise<string[]> {
-    return this.runs.findExpiredLeaseRuns(now);
-  }
-
-  hasPendingWork(runId?: string): Promise<boolean> {
-    return this.runs.hasPendingWork(runId);
-  }
-
-  getRun(runId: string): Promise<RunRecord | null> {
-    return this.runs.getRun(runId);
-  }
-
-  getSteps(runId: string): Promise<StepRecord[]> {
-    return this.runs.getSteps(runId);
-  }
-
-  getAttempts(runId: string): Promise<AttemptRecord[]> {
-    return this.runs.getAttempts(runId);
-  }
-
-  listReputation(opts?: { agentId?: string }): Promise<ReputationRecord[]> {
-    return this.runs.listReputation(opts);
-  }
-
-  listRuns(opts: RunListOptions): Promise<RunRecord[]> {
-    return this.runs.listRuns(opts);
-  }
-
-  countSteps(runIds: readonly string[]): Promise<Map<string, Partial<Record<StepStatus, number>>>> {
-    return this.runs.countSteps(runIds);
-  }
-
-  listEvents(runId: string, opts: { after?: number; limit: number; tail?: boolean }): Promise<EventRecord[]> {
-    return this.runs.listEvents(runId, opts);
-  }
-
-  waitForNudge(timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    return this.runs.waitForNudge(timeoutMs, signal);
+  countPrunable(query: PruneQuery): Promise<PruneCounts> {
+    return this.run((db) => countSqlitePrunable(db, query));
   }
 }

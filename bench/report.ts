@@ -1,0 +1,266 @@
+// docs/benchmarks.md and docs/benchmarks.svg from the measurements of bench/run.ts.
+import type { Percentiles } from "./bench-env.js";
+import type { FloorResult } from "./floor.js";
+import type { LatencyResult } from "./latency.js";
+import type { PeerResult } from "./peers.js";
+import type { MemoryResult, ScalePoint } from "./scale.js";
+import type { ThroughputResult } from "./throughput.js";
+
+export interface Machine {
+  cpus: number;
+  cpuModel: string;
+  memoryGb: number;
+  node: string;
+  postgres: string;
+  platform: string;
+  loadStart: number[];
+  loadEnd: number[];
+  /** Connections of this benchmark terminated by other processes on the server (57P01). */
+  terminatedConnections: number;
+  date: string;
+}
+
+export interface Measurements {
+  mode: "quick" | "full";
+  machine: Machine;
+  floor: FloorResult;
+  throughput: ThroughputResult[];
+  peers: PeerResult[];
+  latency: LatencyResult;
+  graphilePickup: Percentiles;
+  scale: ScalePoint[];
+  scaleNote: string;
+  memory: MemoryResult;
+  seconds: number;
+}
+
+const f0 = (x: number) => Math.round(x).toLocaleString("en-US");
+const f1 = (x: number) => x.toFixed(1);
+const f2 = (x: number) => x.toFixed(2);
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const ms = (p: Percentiles) => `${f1(p.p50)} / ${f1(p.p95)} / ${f1(p.p99)}`;
+const load = (l: number[]) => l.map(f2).join(", ");
+
+export interface Bar {
+  label: string;
+  value: number;
+}
+
+export function bars(m: Measurements): Bar[] {
+  return [
+    { label: "DB floor (SKIP LOCKED loop, 64 conns)", value: m.floor.rowsPerSec },
+    ...m.throughput.map((t) => ({ label: `WattSwarm steps, ${t.kind}`, value: t.stepsPerSec })),
+    ...m.peers.map((p) => ({
+      label: `${p.name}${p.settings.startsWith("localQueue") ? " (local queue)" : p.name === "pg-boss" ? "" : " (defaults)"}`,
+      value: p.jobsPerSec,
+    })),
+  ];
+}
+
+export function benchmarksSvg(m: Measurements): string {
+  const rows = bars(m);
+  const W = 760;
+  const rowH = 34;
+  const left = 290;
+  const right = 110;
+  const top = 50;
+  const H = top + rows.length * rowH + 40;
+  const max = Math.max(...rows.map((r) => r.value), 1);
+  const colour = (label: string) =>
+    label.startsWith("WattSwarm") ? "#1f77b4" : label.startsWith("DB floor") ? "#7f7f7f" : "#ff7f0e";
+  const out = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="20" y="24" font-size="15">Throughput on one PostgreSQL ${m.machine.postgres.split(" ")[1] ?? ""} (${m.mode} mode; items/s, concurrency 64)</text>`,
+  ];
+  rows.forEach((r, i) => {
+    const y = top + i * rowH;
+    const w = ((W - left - right) * r.value) / max;
+    out.push(
+      `<text x="${left - 8}" y="${y + 17}" text-anchor="end">${r.label}</text>`,
+      `<rect x="${left}" y="${y + 4}" width="${w.toFixed(1)}" height="${rowH - 10}" fill="${colour(r.label)}"/>`,
+      `<text x="${(left + w + 6).toFixed(1)}" y="${y + 17}">${f0(r.value)}/s</text>`,
+    );
+  });
+  out.push(
+    `<text x="20" y="${H - 14}" fill="#555">Shared machine (${m.machine.cpus} CPUs, load ${load(m.machine.loadStart)} at start). SQLite is not on PostgreSQL, shown for scale. See docs/benchmarks.md.</text>`,
+    "</svg>",
+  );
+  return `${out.join("\n")}\n`;
+}
+
+export interface Target {
+  target: string;
+  measured: string;
+  met: boolean | null;
+}
+
+export function targets(m: Measurements): Target[] {
+  const pgT = m.throughput.find((t) => t.kind === "postgres");
+  const sqliteT = m.throughput.find((t) => t.kind === "sqlite");
+  const gLocal = m.peers.find((p) => p.settings.startsWith("localQueue"));
+  const boss = m.peers.find((p) => p.name === "pg-boss");
+  const empty = m.scale.find((s) => s.historySteps === 0);
+  const deepest = [...m.scale].sort((a, b) => b.historySteps - a.historySteps)[0];
+  const out: Target[] = [];
+  if (pgT && gLocal)
+    out.push({
+      target: "PostgreSQL step throughput ≥ graphile-worker with its local queue",
+      measured: `${f0(pgT.stepsPerSec)} vs ${f0(gLocal.jobsPerSec)} jobs/s (${f2(pgT.stepsPerSec / gLocal.jobsPerSec)}×)`,
+      met: pgT.stepsPerSec >= gLocal.jobsPerSec,
+    });
+  if (pgT && boss)
+    out.push({
+      target: "PostgreSQL step throughput ≥ 5× pg-boss",
+      measured: `${f0(pgT.stepsPerSec)} vs ${f0(boss.jobsPerSec)} jobs/s (${f2(pgT.stepsPerSec / boss.jobsPerSec)}×)`,
+      met: pgT.stepsPerSec >= 5 * boss.jobsPerSec,
+    });
+  out.push({
+    target: "Pickup latency p50 ≤ graphile-worker's",
+    measured: `${f1(m.latency.pickup.p50)} ms vs ${f1(m.graphilePickup.p50)} ms`,
+    met: m.latency.pickup.p50 <= m.graphilePickup.p50,
+  });
+  out.push({
+    target: "submit→FINALIZED p50 ≤ 10 ms (3 instant agents, PostgreSQL)",
+    measured: `${f1(m.latency.finalize.p50)} ms`,
+    met: m.latency.finalize.p50 <= 10,
+  });
+  if (sqliteT)
+    out.push({
+      target: "SQLite step throughput ≥ 5,000 steps/s",
+      measured: `${f0(sqliteT.stepsPerSec)} steps/s`,
+      met: sqliteT.stepsPerSec >= 5000,
+    });
+  if (empty && deepest && deepest !== empty) {
+    const ratio = deepest.stepsPerSec / empty.stepsPerSec;
+    const reached1M = deepest.historySteps >= 1_000_000;
+    out.push({
+      target: "Throughput at 1M finished rows within 10% of the empty-table figure",
+      measured: `${f0(deepest.historySteps)} rows: ${f0(deepest.stepsPerSec)} vs ${f0(empty.stepsPerSec)} steps/s (${pct(ratio)})${reached1M ? "" : "; 1M not measured"}`,
+      met: reached1M ? ratio >= 0.9 : null,
+    });
+  }
+  return out;
+}
+
+export function benchmarksMarkdown(m: Measurements, notes: { timeGoes: string[] }): string {
+  const floor = m.floor.rowsPerSec;
+  const mc = m.machine;
+  const pgT = m.throughput.find((t) => t.kind === "postgres");
+  const vs = (x: number) =>
+    m.peers
+      .map(
+        (p) =>
+          `${f2(x / p.jobsPerSec)}× ${p.name}${p.settings.startsWith("localQueue") ? " (local queue)" : p.name === "pg-boss" ? "" : " (defaults)"}`,
+      )
+      .join(", ");
+  const L = m.latency;
+  return [
+    "# Benchmarks",
+    "",
+    `Measured ${mc.date} in **${m.mode} mode** (${f0(m.seconds)} s). Reproduce:`,
+    "",
+    "```sh",
+    "npm ci",
+    "npm run bench              # full mode: writes docs/benchmarks.md and docs/benchmarks.svg",
+    "npm run bench -- --quick   # under 2 minutes; prints only (add --write to record it here)",
+    "# PostgreSQL: WATTSWARM_BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/test); the bench",
+    "# creates schemas named wattswarm_perf_* and drops them at the end.",
+    "```",
+    "",
+    `> **Shared machine.** These figures were taken while other build and test processes ran on the same`,
+    `> machine and the same PostgreSQL server (load average ${load(mc.loadStart)} at the start, ${load(mc.loadEnd)}`,
+    `> at the end, on ${mc.cpus} CPUs). Absolute numbers are therefore low and noisy; the ratios between`,
+    "> systems measured in the same invocation are the meaningful part. Re-run on an idle machine before quoting them.",
+    ...(mc.terminatedConnections > 0
+      ? [
+          `> ${mc.terminatedConnections} connection error(s) of this run were terminations by other processes (57P01).`,
+        ]
+      : []),
+    "",
+    "## Machine and settings",
+    "",
+    "| | |",
+    "|---|---|",
+    `| CPU | ${mc.cpus} × ${mc.cpuModel} |`,
+    `| memory | ${f1(mc.memoryGb)} GB |`,
+    `| OS | ${mc.platform} |`,
+    `| Node | ${mc.node} |`,
+    `| PostgreSQL | ${mc.postgres} (same host, TCP 127.0.0.1, server defaults: fsync and synchronous_commit on) |`,
+    `| load average (1, 5, 15 min) | start ${load(mc.loadStart)}; end ${load(mc.loadEnd)} |`,
+    "| WattSwarm worker | in-process `startWorker` (the library form of `wattswarm run worker`), concurrency 64, defaults otherwise: poll 250 ms + NOTIFY, lease 20 s, pool of 10 connections |",
+    "| peers | graphile-worker 0.17.3, pg-boss 10.4.2 (the newest releases that run on Node 20), same process, their default pools (10) |",
+    "",
+    "## Throughput",
+    "",
+    `Floor of the database: ${f0(m.floor.rows)} rows claimed one per autocommit statement (\`UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED LIMIT 1)\`) by ${m.floor.connections} connections: **${f0(floor)} rows/s** (${f1(m.floor.seconds)} s). Every figure below is also shown as a fraction of it. The floor is one row per transaction: a system that claims or completes many rows per transaction (graphile-worker's local queue with batched completion) can exceed 100%.`,
+    "",
+    "| system | work | items | time | items/s | of floor | statements per item |",
+    "|---|---|---|---|---|---|---|",
+    `| DB floor | single-row claim-and-update loop, 64 connections | ${f0(m.floor.rows)} | ${f1(m.floor.seconds)} s | ${f0(floor)} | 100% | 1 |`,
+    ...m.throughput.map(
+      (t) =>
+        `| **WattSwarm, ${t.kind}** | ${f0(t.runs)} runs × 10 instant \`sim\` agents; kickoff → last RUN_FINALIZED | ${f0(t.steps)} steps | ${f1(t.seconds)} s | **${f0(t.stepsPerSec)}** | ${t.kind === "postgres" ? pct(t.stepsPerSec / floor) : "(not on PostgreSQL)"} | ${t.kind === "postgres" ? `${f1(t.queriesPerStep)} (of which ${f2(t.txControlPerStep)} BEGIN/COMMIT)` : "—"} |`,
+    ),
+    ...m.peers.map(
+      (p) =>
+        `| ${p.name} | ${p.settings}; no-op jobs, pre-enqueued | ${f0(p.jobs)} jobs | ${f1(p.seconds)} s | ${f0(p.jobsPerSec)} | ${pct(p.jobsPerSec / floor)} | ${f2(p.queriesPerJob)} |`,
+    ),
+    "",
+    pgT
+      ? `WattSwarm on PostgreSQL relative to the peers: ${vs(pgT.stepsPerSec)}. A WattSwarm step is not a no-op job: each one keeps its step row, an attempt row and two events (STEP_LEASED, STEP_COMPLETED), and every tenth completion aggregates the run and writes RUN_FINALIZED plus the reputation upsert; graphile-worker deletes a finished job, pg-boss moves it to \`completed\`. Kickoff of the ${f0(pgT.runs)} runs (16 in flight, alongside the worker) took ${f1(pgT.kickoffSeconds)} s of the ${f1(pgT.seconds)} s; a kickoff transaction sends ${pgT.kickoffStatementsPerRun} statements per run, not counted in the per-step figure.`
+      : "",
+    "",
+    "Statements are counted by wrapping `pg.Client#query` in the benchmark process only (src/ is unchanged); the peers run in the same process, so their counts come from the same wrapper.",
+    "",
+    "![Throughput](benchmarks.svg)",
+    "",
+    "## Latency (PostgreSQL, idle worker)",
+    "",
+    `One run at a time, ${L.finalize.n} runs each; t0 just before the submit call, the end read from the database (millisecond precision, same host clock). p50 / p95 / p99 in ms:`,
+    "",
+    "| measure | p50 / p95 / p99 (ms) | mean |",
+    "|---|---|---|",
+    `| WattSwarm submit→FINALIZED, 3 instant agents | ${ms(L.finalize)} | ${f1(L.finalize.mean)} |`,
+    `| WattSwarm enqueue→start of one step (submit with kickoff → attempt started_at) | ${ms(L.pickup)} | ${f1(L.pickup.mean)} |`,
+    `| graphile-worker add→start (defaults, concurrency 64) | ${ms(m.graphilePickup)} | ${f1(m.graphilePickup.mean)} |`,
+    `| (WattSwarm submit transaction alone, 3 agents) | ${ms(L.submit)} | ${f1(L.submit.mean)} |`,
+    "",
+    "## Scale (PostgreSQL)",
+    "",
+    `History is made by running 100 real runs through the kernel and copying their rows in SQL with fresh ids (10 steps, 10 attempts and 23 events per run), then VACUUM ANALYZE. Then ${f0(m.scale[0]?.runs ?? 0)} fresh runs × 10 agents are measured as above. Claim latency is the duration of the claim statement (\`CLAIM_STEPS\`) as the worker's pool sees it. ${m.scaleNote}`,
+    "",
+    "| finished steps already stored | fill time | steps/s | vs empty | claim p50 / p95 / p99 (ms) | claims |",
+    "|---|---|---|---|---|---|",
+    ...m.scale.map((s) => {
+      const empty = m.scale.find((e) => e.historySteps === 0);
+      return `| ${f0(s.historySteps)} | ${f1(s.fillSeconds)} s | ${f0(s.stepsPerSec)} | ${empty ? pct(s.stepsPerSec / empty.stepsPerSec) : "—"} | ${ms(s.claim)} | ${f0(s.claims)} |`;
+    }),
+    "",
+    `Worker memory with ${f0(m.memory.queuedSteps)} QUEUED steps: a separate worker process (\`node --import tsx bench/rss-worker.ts\`: startWorker, concurrency 64) ran for ${m.memory.windowSeconds} s against the queue and completed ${f0(m.memory.completedInWindow)} steps. RSS ${f1(m.memory.baselineRssMb)} MB before the worker started (Node + tsx + the store), peak **${f1(m.memory.peakRssMb)} MB** while working (peak heap used ${f1(m.memory.peakHeapMb)} MB). The worker only ever holds the steps it claimed (at most 64), so memory does not grow with the queue.`,
+    "",
+    "## Targets of issue 8",
+    "",
+    "Goals to report against, not test assertions; measured on the shared machine described above.",
+    "",
+    "| target | measured | met |",
+    "|---|---|---|",
+    ...targets(m).map(
+      (t) =>
+        `| ${t.target} | ${t.measured} | ${t.met === null ? "not measured" : t.met ? "yes" : "**no**"} |`,
+    ),
+    "",
+    "## Where the time goes",
+    "",
+    ...notes.timeGoes.map((n) => `- ${n}`),
+    "",
+    "## Reputation upsert",
+    "",
+    "The sorted multi-row reputation upsert serializes concurrent finalizations per agent: every finalization",
+    "that applies reputation writes one `agent_reputation` row per voter (task type and `'*'`) as the last statement",
+    "before commit, in (agent_id, task_type) order, so two runs with a voter in common finalize one after the",
+    "other (the second waits on the first's row lock until it commits). The sort makes this wait deadlock-free;",
+    "in this benchmark every run has the same 10 agents, so all finalizations queue on the same rows.",
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,177 @@
+// Step throughput: R runs × A instant `sim` agents, submitted CREATED, then kicked off while one in-process
+// worker (startWorker, concurrency 64) is running; steps/s from the first kickoff to the last RUN_FINALIZED
+// (the runs' finished_at). Also counts the statements sent per completed step and times the claim query.
+
+import {
+  kickoffRun,
+  type RunSpec,
+  startWorker,
+  submitRun,
+  validateRunSpec,
+  type WorkerStore,
+} from "../src/index.js";
+import { CLAIM_STEPS } from "../src/store/postgres/run-queries.js";
+import {
+  inParallel,
+  type Percentiles,
+  percentiles,
+  queryCounts,
+  resetQueryCounts,
+  sleep,
+  timeStatement,
+  withAdmin,
+} from "./bench-env.js";
+
+/**
+ * Samples what the server's active backends of this database wait on, every 100 ms, until stopped:
+ * "CPU" for none, else wait_event_type:wait_event. Shares of all samples.
+ */
+function sampleWaits(): { stop: () => Promise<Record<string, number>> } {
+  const tally = new Map<string, number>();
+  let running = true;
+  // A terminated sampler connection (shared server) ends the sampling early instead of the benchmark.
+  const loop = withAdmin(async (c) => {
+    while (running) {
+      const { rows } = await c.query<{ w: string; n: number }>(
+        `SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') AS w, count(*)::int AS n
+         FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()
+         GROUP BY 1`,
+      );
+      for (const r of rows) tally.set(r.w, (tally.get(r.w) ?? 0) + r.n);
+      await sleep(100);
+    }
+  }).catch(() => {});
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      const total = [...tally.values()].reduce((a, b) => a + b, 0) || 1;
+      return Object.fromEntries([...tally].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, v / total]));
+    },
+  };
+}
+
+export function instantSpec(runId: string, agents: number, taskType = "bench"): RunSpec {
+  const checked = validateRunSpec({
+    run_id: runId,
+    task_type: taskType,
+    shared_inputs: { question: "A or B?" },
+    agents: Array.from({ length: agents }, (_, i) => ({
+      agent_id: `agent-${i + 1}`,
+      prompt: "",
+      executor: "sim",
+      inputs: { _sim: { accuracy: 0.8, truth: "A", options: ["A", "B"], latency_ms: 0 } },
+    })),
+    retry: { max_attempts: 1, backoff_ms: 0 },
+  });
+  if (!checked.ok) throw new Error(`bench spec invalid: ${JSON.stringify(checked.issues)}`);
+  return checked.spec;
+}
+
+/** Submits the runs (kicked off or not), 32 transactions in flight. */
+export async function submitMany(
+  store: WorkerStore,
+  runIds: readonly string[],
+  agents: number,
+  kickoff: boolean,
+): Promise<void> {
+  await inParallel(runIds, 32, (id) => submitRun(store, instantSpec(id, agents), kickoff));
+}
+
+export interface ThroughputResult {
+  kind: string;
+  runs: number;
+  steps: number;
+  seconds: number;
+  stepsPerSec: number;
+  /** Time until every kickoff transaction had committed. */
+  kickoffSeconds: number;
+  /** Statements the worker sent per completed step (kickoffs and the bench's own polling taken out). */
+  queriesPerStep: number;
+  kickoffStatementsPerRun: number;
+  /** BEGIN/COMMIT per step, the kickoff transactions taken out. */
+  txControlPerStep: number;
+  claim: Percentiles;
+  claims: number;
+  finalized: number;
+  /** PostgreSQL only: what active backends waited on during the run (share of samples). */
+  serverWaits: Record<string, number>;
+}
+
+export interface ThroughputOptions {
+  runs: number;
+  agents: number;
+  concurrency: number;
+  prefix: string;
+}
+
+/** Polls until no step is queued or leased; returns how many polls (statements) it sent. */
+async function waitIdle(store: WorkerStore): Promise<number> {
+  let polls = 1;
+  while (await store.hasPendingWork()) {
+    polls += 1;
+    await sleep(50);
+  }
+  return polls;
+}
+
+/** Reads each run back (every run must be terminal): the last finished_at and the FINALIZED count. */
+async function lastFinishedAt(
+  store: WorkerStore,
+  runIds: readonly string[],
+): Promise<{ at: number; finalized: number }> {
+  let at = 0;
+  let finalized = 0;
+  await inParallel(runIds, 8, async (id) => {
+    const run = await store.getRun(id);
+    if (!run?.finished_at) throw new Error(`run ${id} did not finish (${run?.status})`);
+    if (run.status === "FINALIZED") finalized += 1;
+    at = Math.max(at, Date.parse(run.finished_at));
+  });
+  return { at, finalized };
+}
+
+export async function stepThroughput(
+  store: WorkerStore,
+  kind: string,
+  opts: ThroughputOptions,
+): Promise<ThroughputResult> {
+  const runIds = Array.from({ length: opts.runs }, (_, i) => `${opts.prefix}-${String(i).padStart(6, "0")}`);
+  await submitMany(store, runIds, opts.agents, false);
+  // One kickoff alone first: its statement count is taken out of the per-step figure below.
+  resetQueryCounts();
+  await kickoffRun(store, runIds[0] as string);
+  const kickoffStatements = queryCounts().queries;
+  const { worker, done } = startWorker(store, { concurrency: opts.concurrency });
+  await sleep(300); // the worker is up and idle
+  const claimTimer = timeStatement(CLAIM_STEPS);
+  resetQueryCounts();
+  const waits = kind === "postgres" ? sampleWaits() : null;
+  const t0 = Date.now();
+  await inParallel(runIds.slice(1), 16, (id) => kickoffRun(store, id));
+  const kickoffSeconds = (Date.now() - t0) / 1000;
+  const polls = await waitIdle(store);
+  const counted = queryCounts();
+  const serverWaits = waits ? await waits.stop() : {};
+  claimTimer.stop();
+  const { at, finalized } = await lastFinishedAt(store, runIds);
+  worker.stop();
+  await done;
+  const steps = opts.runs * opts.agents;
+  const seconds = (at - t0) / 1000;
+  return {
+    kind,
+    runs: opts.runs,
+    steps,
+    seconds,
+    stepsPerSec: steps / seconds,
+    kickoffSeconds,
+    queriesPerStep: (counted.queries - polls - kickoffStatements * (opts.runs - 1)) / steps,
+    txControlPerStep: (counted.txControl - 2 * (opts.runs - 1)) / steps,
+    kickoffStatementsPerRun: kickoffStatements,
+    claim: percentiles(claimTimer.samples),
+    claims: claimTimer.samples.length,
+    finalized,
+    serverWaits,
+  };
+}

@@ -1,0 +1,34 @@
+// The short chaos mode, run by `npm test` (and so by .ci/run): ~60 runs × 5 sim agents on 4 worker processes
+// that are SIGKILLed and restarted, on PostgreSQL (own schema)
+// and SQLite (connection termination is in the long mode only for now). PostgreSQL itself is never restarted here: other test files share it. `npm run chaos` runs the
+// long mode (test/chaos/main.ts).
+import { describe, expect, it } from "vitest";
+import { cliIsBuilt } from "../support/cli.js";
+import { describePg } from "../support/pg.js";
+import { type ChaosOptions, runChaos, SHORT_MODE } from "./chaos.js";
+
+if (!cliIsBuilt()) throw new Error("dist/cli/main.js is missing: run `npm run build` before the chaos tests");
+
+const log = (line: string) => process.stderr.write(`chaos: ${line}\n`);
+
+async function chaosRound(store: ChaosOptions["store"]) {
+  const report = await runChaos({ ...SHORT_MODE, store, log });
+  log(JSON.stringify(report));
+  expect(report.problems).toEqual([]);
+  expect(report.runs).toBe(SHORT_MODE.runs);
+  expect(report.kills).toBeGreaterThan(0);
+  expect(report.max_kill_to_claimable_ms).toBeLessThanOrEqual(SHORT_MODE.leaseMs + SHORT_MODE.pollMs + 1_000);
+  return report;
+}
+
+describePg("chaos (short mode)", (pg) => {
+  it("PostgreSQL: killed workers lose nothing and finalize once", async () => {
+    await chaosRound({ kind: "pg", url: pg.url });
+  }, 90_000);
+});
+
+describe("chaos (short mode)", () => {
+  it("SQLite: killed workers lose nothing and finalize once", async () => {
+    await chaosRound({ kind: "sqlite" });
+  }, 90_000);
+});
