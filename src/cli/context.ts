@@ -1,5 +1,6 @@
 // Opening the store a command talks to (SPEC §7 store selection). The store flags are pulled out of argv by
 // main.ts before commander parses, so they are accepted anywhere on the line.
+import { isWattswarmError } from "../errors.js";
 import {
   describeStoreConfig,
   resolveStoreConfig,
@@ -19,16 +20,43 @@ export function currentStoreConfig(): StoreConfig {
   return resolveStoreConfig({ flags: storeFlags, env: process.env });
 }
 
+export interface WithStoreOptions {
+  /** Migrate before `fn` (default true). */
+  migrate?: boolean;
+  /**
+   * Long-running commands wait this long (ms) for a store that is unavailable at start-up (a database still
+   * starting, a connection cut by a failover), retrying with capped backoff, before giving up with exit 1.
+   * Default 0: fail at once.
+   */
+  waitForStoreMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function migrateWhenAvailable(store: WorkerStore, waitMs: number): Promise<void> {
+  const giveUpAt = Date.now() + waitMs;
+  for (let delay = 250; ; delay = Math.min(5_000, delay * 2)) {
+    try {
+      await store.migrate();
+      return;
+    } catch (err) {
+      if (!isWattswarmError(err) || err.code !== "DB_UNAVAILABLE" || Date.now() + delay > giveUpAt) throw err;
+      process.stderr.write(`store unavailable (${err.message}); retrying in ${delay} ms\n`);
+      await sleep(delay);
+    }
+  }
+}
+
 /** Opens the selected store, migrates it on first use, runs `fn`, and closes the store. */
 export async function withStore<T>(
   fn: (store: WorkerStore, config: StoreConfig) => Promise<T>,
-  opts: { migrate?: boolean } = {},
+  opts: WithStoreOptions = {},
 ): Promise<T> {
   const config = currentStoreConfig();
   process.stderr.write(`store: ${describeStoreConfig(config)}\n`);
   const store = await loadStore(config);
   try {
-    if (opts.migrate !== false) await store.migrate();
+    if (opts.migrate !== false) await migrateWhenAvailable(store, opts.waitForStoreMs ?? 0);
     return await fn(store, config);
   } finally {
     await store.close().catch(() => undefined);

@@ -177,4 +177,22 @@ describe("bad store selection", () => {
     expectExit(submit, 1);
     expectOneLineError(submit, /127\.0\.0\.1:1/);
   });
+
+  it("a worker waits --startup-wait-ms for an unavailable store, retrying, then exits 1", async () => {
+    const res = await runCli([
+      "run",
+      "worker",
+      "--startup-wait-ms",
+      "1000",
+      "--pg-url",
+      "postgres://postgres@127.0.0.1:1/x",
+    ]);
+    expectExit(res, 1);
+    const retries = res.stderr.split("\n").filter((l) => l.startsWith("store unavailable ("));
+    expect(retries.length).toBeGreaterThanOrEqual(2);
+    expect(retries[0]).toMatch(/retrying in 250 ms$/);
+    expect(res.stderr).toMatch(
+      /^error: cannot connect to PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:1\/x/m,
+    );
+  });
 });

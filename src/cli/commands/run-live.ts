@@ -62,6 +62,7 @@ function exitCodeFor(view: RunView): number {
 
 interface WorkerCliOptions {
   concurrency: number;
+  startupWaitMs: number;
   workerId?: string;
   pollMs: number;
   leaseMs: number;
@@ -99,6 +100,12 @@ export function registerLive(run: Command): void {
     .option("--heartbeat-ms <ms>", "heartbeat interval H (default L/2; must be < L)", intOption(10))
     .option("--once", "claim one batch, finish it, exit")
     .option("--exit-when-idle", "exit when nothing is queued, waiting or leased")
+    .option(
+      "--startup-wait-ms <ms>",
+      "wait this long for an unavailable store at start-up, retrying, before exiting 1",
+      intOption(0, 3_600_000),
+      30_000,
+    )
     .addOption(
       new Option("--shutdown-grace-ms <ms>", "on SIGINT/SIGTERM, wait this long for in-flight steps (10000)")
         .argParser(intOption(0, 600_000))
@@ -116,15 +123,18 @@ export function registerLive(run: Command): void {
         ...(o.shutdownGraceMs !== undefined ? { shutdownGraceMs: o.shutdownGraceMs } : {}),
       });
       const { Worker, createLogger } = await workerLib();
-      await withStore(async (store) => {
-        const worker = new Worker(store, options, { logger: createLogger() });
-        const release = stopOnSignals(() => worker.stop());
-        try {
-          await worker.run();
-        } finally {
-          release();
-        }
-      });
+      await withStore(
+        async (store) => {
+          const worker = new Worker(store, options, { logger: createLogger() });
+          const release = stopOnSignals(() => worker.stop());
+          try {
+            await worker.run();
+          } finally {
+            release();
+          }
+        },
+        { waitForStoreMs: o.startupWaitMs },
+      );
     });
 
   run

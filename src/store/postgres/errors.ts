@@ -64,6 +64,15 @@ export function connectionFailureReason(err: unknown): string | null {
   return null;
 }
 
+// An established connection that went away (terminated by an administrator or a failover, reset): the server
+// was there, so "start one" would mislead.
+const LOST_CODES = new Set(["57P01", "ECONNRESET", "EPIPE"]);
+
+function isLostConnection(err: unknown, reason: string): boolean {
+  const code = asErrorLike(err)?.code;
+  return (typeof code === "string" && LOST_CODES.has(code)) || reason === "connection lost";
+}
+
 /** A DB_UNAVAILABLE error when `err` is a connection failure, otherwise `err` itself. */
 export function mapConnectionError(err: unknown, redactedUrl: string): unknown {
   if (err instanceof WattswarmError) return err;
@@ -71,7 +80,9 @@ export function mapConnectionError(err: unknown, redactedUrl: string): unknown {
   if (reason === null) return err;
   const wrapped = new WattswarmError(
     "DB_UNAVAILABLE",
-    `cannot connect to PostgreSQL at ${redactedUrl}: ${reason}. ${START_HINT}`,
+    isLostConnection(err, reason)
+      ? `lost the connection to PostgreSQL at ${redactedUrl}: ${reason}`
+      : `cannot connect to PostgreSQL at ${redactedUrl}: ${reason}. ${START_HINT}`,
   );
   (wrapped as Error).cause = err;
   return wrapped;

@@ -1,0 +1,42 @@
+// How PostgreSQL connection failures read: a server that is not there says how to start one; a connection that
+// was there and went away (terminated, reset) says so instead.
+import { describe, expect, it } from "vitest";
+import { WattswarmError } from "../../src/errors.js";
+import { mapConnectionError } from "../../src/store/postgres/errors.js";
+
+const URL = "postgres://postgres@127.0.0.1:5432/test";
+
+function mapped(err: unknown): WattswarmError {
+  const out = mapConnectionError(err, URL);
+  if (!(out instanceof WattswarmError)) throw new Error("not mapped");
+  return out;
+}
+
+describe("mapConnectionError", () => {
+  it("a refused connection: cannot connect, with how to start a database", () => {
+    const e = mapped(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }));
+    expect(e.code).toBe("DB_UNAVAILABLE");
+    expect(e.message).toBe(
+      `cannot connect to PostgreSQL at ${URL}: connection refused. Start one with: docker compose up -d postgres (or use the embedded SQLite default by omitting --pg-url)`,
+    );
+  });
+
+  it("a terminated or reset connection: lost, without the start hint", () => {
+    const terminated = mapped(
+      Object.assign(new Error("terminating connection due to administrator command"), { code: "57P01" }),
+    );
+    expect(terminated.message).toBe(
+      `lost the connection to PostgreSQL at ${URL}: terminating connection due to administrator command`,
+    );
+    const reset = mapped(Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" }));
+    expect(reset.message).toBe(`lost the connection to PostgreSQL at ${URL}: connection reset`);
+    expect(mapped(new Error("Connection terminated unexpectedly")).message).toBe(
+      `lost the connection to PostgreSQL at ${URL}: connection lost`,
+    );
+  });
+
+  it("leaves statement errors alone", () => {
+    const err = Object.assign(new Error("duplicate key"), { code: "23505" });
+    expect(mapConnectionError(err, URL)).toBe(err);
+  });
+});
