@@ -3,13 +3,14 @@
 // nudge and at least every 250 ms (polling is the guarantee).
 import { type Command, Option } from "commander";
 import { type FollowRunOptions, followEvents, followRun } from "../../kernel/follow.js";
-import { getRunResult, getRunView, isTerminalRun, submitRun } from "../../kernel/index.js";
+import { getRunResult, getRunView, submitRun } from "../../kernel/index.js";
 import type { RunView } from "../../kernel/result.js";
 import { resolveWorkerOptions } from "../../worker/options.js";
 import type { WorkerStore } from "../../worker/worker.js";
 import { withStore } from "../context.js";
 import { intOption } from "../options.js";
 import { globalOptions, printJson } from "../output.js";
+import { countsLine, ProgressDisplay, renderProgress } from "../progress.js";
 import { loadSubmittableSpec } from "../submit-spec.js";
 
 // The worker, its executors and the logger (pino) are loaded only by the commands that run steps.
@@ -24,30 +25,54 @@ const NO_WORKER_HINT_MS = 10_000;
 export const EXIT_RUN_NOT_FINALIZED = 5;
 export const EXIT_TIMEOUT = 124;
 
-function progressLine(v: RunView): string {
-  const c = v.counts;
-  return `${v.run_id} ${v.status} round ${v.round}: ${c.succeeded} succeeded, ${c.failed} failed, ${c.leased} running, ${c.queued + c.created} queued, ${c.retry_wait} retry_wait, ${c.cancelled} cancelled`;
+interface WatchReporter {
+  onView: (view: RunView) => void;
+  /** Resolves once the newest view is drawn. */
+  flush: () => Promise<void>;
 }
 
-/** Stderr progress on a terminal, and a hint when nothing seems to claim the run's steps. */
-function watchReporter(storeDescription: string): (view: RunView) => void {
-  const tty = process.stderr.isTTY === true;
+/**
+ * Stderr progress on a terminal (the run's counts, each step's state and vote, the tally so far), and a hint
+ * when nothing seems to claim the run's steps. Views arriving while one is drawn collapse into the newest.
+ */
+function watchReporter(store: WorkerStore): WatchReporter {
+  const display = process.stderr.isTTY === true ? new ProgressDisplay(process.stderr) : null;
   const started = Date.now();
   let hinted = false;
-  let last = "";
-  return (view) => {
-    const line = progressLine(view);
-    if (tty && line !== last) process.stderr.write(`\r\x1b[2K${line}`);
-    last = line;
-    const c = view.counts;
-    const untouched = view.started_at === null && c.leased + c.succeeded + c.failed + c.retry_wait === 0;
-    if (!hinted && view.status === "QUEUED" && untouched && Date.now() - started > NO_WORKER_HINT_MS) {
-      hinted = true;
-      process.stderr.write(
-        `${tty ? "\n" : ""}hint: no step has been claimed for ${NO_WORKER_HINT_MS / 1000} s; no worker seems to serve ${storeDescription}. Start one with: wattswarm run worker\n`,
-      );
+  let latest: RunView | null = null;
+  let drawing: Promise<void> = Promise.resolve();
+  let busy = false;
+  const drawLatest = async (): Promise<void> => {
+    busy = true;
+    try {
+      while (latest !== null && display !== null) {
+        const view: RunView = latest;
+        latest = null;
+        try {
+          const [run, steps] = await Promise.all([store.getRun(view.run_id), store.getSteps(view.run_id)]);
+          display.draw(renderProgress(view, steps, run?.spec.aggregation.vote_on ?? "decision"));
+        } catch {
+          display.draw([countsLine(view)]);
+        }
+      }
+    } finally {
+      busy = false;
     }
-    if (tty && isTerminalRun(view.status)) process.stderr.write("\n");
+  };
+  return {
+    onView: (view) => {
+      latest = view;
+      if (display && !busy) drawing = drawLatest();
+      const c = view.counts;
+      const untouched = view.started_at === null && c.leased + c.succeeded + c.failed + c.retry_wait === 0;
+      if (!hinted && view.status === "QUEUED" && untouched && Date.now() - started > NO_WORKER_HINT_MS) {
+        hinted = true;
+        process.stderr.write(
+          `hint: no step has been claimed for ${NO_WORKER_HINT_MS / 1000} s; no worker seems to serve ${store.describe()}. Start one with: wattswarm run worker\n`,
+        );
+      }
+    },
+    flush: () => drawing,
   };
 }
 
@@ -152,9 +177,11 @@ export function registerLive(run: Command): void {
           printJson(await getRunView(store, runId), g);
           return;
         }
-        const follow: FollowRunOptions = { onView: watchReporter(store.describe()) };
+        const reporter = watchReporter(store);
+        const follow: FollowRunOptions = { onView: reporter.onView };
         if (o.timeout !== undefined) follow.timeoutMs = o.timeout;
         const { view, timedOut } = await followRun(store, runId, follow);
+        await reporter.flush();
         printJson(view, g);
         process.exitCode = timedOut ? EXIT_TIMEOUT : exitCodeFor(view);
       });
@@ -183,9 +210,11 @@ export function registerLive(run: Command): void {
         const working = worker.run();
         const release = stopOnSignals(() => worker.stop());
         try {
-          const { view } = await followRun(store, spec.run_id, { onView: watchReporter(store.describe()) });
+          const reporter = watchReporter(store);
+          const { view } = await followRun(store, spec.run_id, { onView: reporter.onView });
           worker.stop();
           await working;
+          await reporter.flush();
           printJson(await getRunResult(store, spec.run_id), g);
           process.exitCode = exitCodeFor(view);
         } finally {
