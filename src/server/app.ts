@@ -1,6 +1,8 @@
 // Builds the fastify instance of `wattswarm serve` from a store, so tests can listen on port 0 or inject.
 // Every route comes from one table (route.ts); auth, body limits and errors are handled here once.
-import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { formatPath } from "../spec/issues.js";
+import { LIMITS } from "../spec/schema.js";
 import { checkAuth } from "./auth.js";
 import { defaultConsoleDir, mountConsoleAssets } from "./console.js";
 import type { ServerDeps } from "./deps.js";
@@ -14,6 +16,8 @@ import type { ApiStore } from "./store.js";
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 export const DEFAULT_PORT = 7788;
+/** Longest path parameter the router accepts (ids are at most 128 characters; longer ones get a 400). */
+const MAX_PARAM_LENGTH = 1024;
 export const DEFAULT_HOST = "127.0.0.1";
 
 export interface AppOptions {
@@ -25,19 +29,76 @@ export interface AppOptions {
   consoleDir?: string;
 }
 
+/**
+ * Bodies nested deeper than this are refused before any schema walks them (zod recurses, and a 1 MiB body can
+ * nest 500,000 levels). Twice the spec limit (SPEC §2), so a spec a little too deep, bare or in an envelope,
+ * still gets the spec validator's own issue with its path.
+ */
+export const BODY_MAX_DEPTH = 2 * LIMITS.maxDepth;
+
+interface DepthFrame {
+  value: unknown;
+  key: PropertyKey;
+  parent: DepthFrame | undefined;
+  depth: number;
+}
+
+/** The path of the first container nested deeper than `limit` (the root is level 1), found iteratively. */
+function tooDeepAt(root: unknown, limit: number): PropertyKey[] | undefined {
+  const stack: DepthFrame[] = [{ value: root, key: "", parent: undefined, depth: 1 }];
+  while (stack.length > 0) {
+    const frame = stack.pop()!;
+    const { value, depth } = frame;
+    if (value === null || typeof value !== "object") continue;
+    if (depth > limit) {
+      const path: PropertyKey[] = [];
+      for (let f: DepthFrame | undefined = frame; f?.parent; f = f.parent) path.unshift(f.key);
+      return path;
+    }
+    const entries: [PropertyKey, unknown][] = Array.isArray(value)
+      ? value.map((v, i) => [i, v])
+      : Object.entries(value);
+    for (const [key, child] of entries) stack.push({ value: child, key, parent: frame, depth: depth + 1 });
+  }
+  return undefined;
+}
+
 function parseJsonBody(text: string): unknown {
   if (text.trim() === "") return undefined;
+  let body: unknown;
   try {
-    return JSON.parse(text);
+    body = JSON.parse(text);
   } catch (err) {
     throw new ApiError(400, "BAD_REQUEST", `the request body is not JSON: ${(err as Error).message}`);
   }
+  const deep = tooDeepAt(body, BODY_MAX_DEPTH);
+  if (deep !== undefined) {
+    const message = `nesting too deep: more than ${BODY_MAX_DEPTH} levels (limit ${BODY_MAX_DEPTH})`;
+    throw new ApiError(
+      400,
+      "BAD_REQUEST",
+      `the request body is nested too deep: more than ${BODY_MAX_DEPTH} levels (limit ${BODY_MAX_DEPTH})`,
+      [{ path: formatPath(deep), message }],
+    );
+  }
+  return body;
 }
 
 export function buildApp(store: ApiStore, options: AppOptions = {}): FastifyInstance {
   const token = options.token === "" ? undefined : options.token;
   const logError = options.logError ?? ((message: string) => process.stderr.write(`serve: ${message}\n`));
-  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES, return503OnClosing: true });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: BODY_LIMIT_BYTES,
+    return503OnClosing: true,
+    // The router's default (100) refused valid run_ids of 101–128 characters with its own 414 body; longer
+    // ids now reach the params schema (400), and what the router still refuses gets the API's error body.
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: (err, _req, reply) => {
+      const { error } = toApiError(err);
+      (reply as FastifyReply).code(error.status).send(errorBody(error));
+    },
+  });
   const closing = new AbortController();
   const consoleDir = options.consoleDir ?? defaultConsoleDir();
   const deps: ServerDeps = { store, closing: closing.signal, startedAt: new Date(), consoleDir };
