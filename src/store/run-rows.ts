@@ -106,6 +106,32 @@ export function toEventRecord(r: Row, c: RowCodec): EventRecord {
 }
 
 /** How a patchable column is stored: plain, json, a timestamp (ISO in records) or a boolean. */
+/** The attempt row a claim opens for `step` (already updated by the claim: attempt, attempt_seq, token). */
+export function openedAttempt(
+  step: StepRecord,
+  workerId: string,
+  dueAt: string,
+  startedAt: string,
+): AttemptRecord {
+  return {
+    step_id: step.step_id,
+    attempt_seq: step.attempt_seq,
+    run_id: step.run_id,
+    round: step.round,
+    attempt: step.attempt,
+    worker_id: workerId,
+    lease_token: step.lease_token as string,
+    status: "RUNNING",
+    closed_as: null,
+    error_code: null,
+    result: null,
+    error_text: null,
+    due_at: dueAt,
+    started_at: startedAt,
+    finished_at: null,
+  };
+}
+
 export interface PatchColumn {
   column: string;
   kind?: "json" | "time" | "bool";

@@ -13,6 +13,7 @@ import type {
   RunTx,
   StepRecord,
 } from "../run-port.js";
+import { openedAttempt } from "../run-rows.js";
 import type { StepStatus } from "../types.js";
 import type { PgDatabase } from "./database.js";
 import { LIST_REPUTATION } from "./knowledge-queries.js";
@@ -86,23 +87,7 @@ export class PgRunStore implements RunStore {
     ]);
     return rows.map((r) => {
       const step = toStepRecord(r);
-      const attempt: AttemptRecord = {
-        step_id: step.step_id,
-        attempt_seq: step.attempt_seq,
-        run_id: step.run_id,
-        round: step.round,
-        attempt: step.attempt,
-        worker_id: opts.workerId,
-        lease_token: step.lease_token as string,
-        status: "RUNNING",
-        closed_as: null,
-        error_code: null,
-        result: null,
-        error_text: null,
-        due_at: iso(r.claim_due_at),
-        started_at: iso(r.claim_at),
-        finished_at: null,
-      };
+      const attempt = openedAttempt(step, opts.workerId, iso(r.claim_due_at), iso(r.claim_at));
       return { step, attempt, task_type: r.run_task_type as string };
     });
   }

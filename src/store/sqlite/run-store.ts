@@ -22,6 +22,7 @@ import type {
   RunTx,
   StepRecord,
 } from "../run-port.js";
+import { openedAttempt } from "../run-rows.js";
 import type { StepStatus } from "../types.js";
 import { isBusy, type SqliteDb } from "./connection.js";
 import { LIST_REPUTATION } from "./knowledge-queries.js";
@@ -155,23 +156,7 @@ export class SqliteRunStore implements RunStore {
             lease_ms: opts.leaseMs,
           }) as Row,
         );
-        const attempt: AttemptRecord = {
-          step_id: step.step_id,
-          attempt_seq: step.attempt_seq,
-          run_id: step.run_id,
-          round: step.round,
-          attempt: step.attempt,
-          worker_id: opts.workerId,
-          lease_token: step.lease_token as string,
-          status: "RUNNING",
-          closed_as: null,
-          error_code: null,
-          result: null,
-          error_text: null,
-          due_at: step.next_run_at,
-          started_at: new Date(now).toISOString(),
-          finished_at: null,
-        };
+        const attempt = openedAttempt(step, opts.workerId, step.next_run_at, new Date(now).toISOString());
         open.run({
           step_id: attempt.step_id,
           attempt_seq: attempt.attempt_seq,
