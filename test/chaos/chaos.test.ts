@@ -1,7 +1,7 @@
 // The short chaos mode, run by `npm test` (and so by .ci/run): ~60 runs × 5 sim agents on 4 worker processes
-// that are SIGKILLed and restarted, on PostgreSQL (own schema)
-// and SQLite (connection termination is in the long mode only for now). PostgreSQL itself is never restarted here: other test files share it. `npm run chaos` runs the
-// long mode (test/chaos/main.ts).
+// that are SIGKILLed and restarted, on PostgreSQL (own schema; the workers' connections are also terminated
+// every 2.5 s) and SQLite. PostgreSQL itself is never restarted here: other test files share it.
+// `npm run chaos` runs the long mode (test/chaos/main.ts).
 import { describe, expect, it } from "vitest";
 import { cliIsBuilt } from "../support/cli.js";
 import { describePg } from "../support/pg.js";
@@ -22,8 +22,10 @@ async function chaosRound(store: ChaosOptions["store"]) {
 }
 
 describePg("chaos (short mode)", (pg) => {
-  it("PostgreSQL: killed workers lose nothing and finalize once", async () => {
-    await chaosRound({ kind: "pg", url: pg.url });
+  it("PostgreSQL: killed workers and terminated connections lose nothing and finalize once", async () => {
+    const report = await chaosRound({ kind: "pg", url: pg.url });
+    expect(report.connection_terminations).toBeGreaterThan(0);
+    expect(report.unexpected_worker_exits).toBe(0);
   }, 90_000);
 });
 

@@ -46,9 +46,9 @@ export const SHORT_MODE: Omit<ChaosOptions, "store" | "log"> = {
   concurrency: 4,
   latencyMs: [20, 600],
   killEveryMs: 1_200,
-  // Off in the short (CI) mode for now: with connections terminated every few seconds the PostgreSQL workers
-  // stall (claims stop; some exit on "Client has encountered a connection error") — see the long mode.
-  terminateEveryMs: 0,
+  // Only this run's worker connections are terminated (by application_name), so other test files sharing the
+  // server are untouched.
+  terminateEveryMs: 2_500,
   restartPg: false,
   deadlineMs: 50_000,
   leaseMs: 2_000,
@@ -136,12 +136,19 @@ async function openTarget(o: ChaosOptions): Promise<Target> {
     args: ["--pg-url", withApp(workerApp), "--pg-schema", schema],
     ctl,
     terminate: async () => {
-      const rows = await admin.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM pg_stat_activity
-         WHERE application_name = $1 AND pid <> pg_backend_pid() AND pg_terminate_backend(pid)`,
+      // Pick the victims first, then terminate exactly those: pg_terminate_backend() inside a WHERE clause may be
+      // evaluated before the other conditions, on every backend of the server.
+      const victims = await admin.query<{ pid: number }>(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()",
         [workerApp],
       );
-      return rows.rows[0]?.n ?? 0;
+      const pids = victims.rows.map((r) => r.pid);
+      if (pids.length === 0) return 0;
+      const done = await admin.query<{ ok: boolean }>(
+        "SELECT pg_terminate_backend(pid) AS ok FROM unnest($1::int[]) AS v(pid)",
+        [pids],
+      );
+      return done.rows.filter((r) => r.ok).length;
     },
     cleanup: async () => {
       await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
