@@ -134,14 +134,7 @@ export interface ReputationRecord {
 }
 
 /** Counts to add to one agent_reputation row (negative to take back replaced feedback). */
-export interface ReputationDelta {
-  agent_id: string;
-  task_type: string;
-  runs: number;
-  agreed: number;
-  correct: number;
-  wrong: number;
-}
+export type ReputationDelta = Omit<ReputationRecord, "units" | "updated_at">;
 
 /** A claimed step: the step row after the claim plus the attempt the claim opened. */
 export interface ClaimedStep {
