@@ -25,6 +25,14 @@ import { memoryWithQueue, type ScalePoint, throughputWithHistory } from "./scale
 import { stepThroughput, type ThroughputResult } from "./throughput.js";
 
 const quick = process.argv.includes("--quick");
+// `--only throughput,latency`: just these parts, printed, nothing written (for working on one figure).
+const onlyAt = process.argv.indexOf("--only");
+const only = onlyAt >= 0 ? new Set((process.argv[onlyAt + 1] ?? "").split(",")) : null;
+const PARTS = ["floor", "throughput", "peers", "latency", "scale", "memory"];
+if (only && [...only].some((p) => !PARTS.includes(p))) {
+  process.stderr.write(`--only takes a comma-separated list of: ${PARTS.join(", ")}\n`);
+  process.exit(2);
+}
 const write = !quick || process.argv.includes("--write");
 const with1M = process.argv.includes("--1m");
 const CONCURRENCY = 64;
@@ -82,8 +90,8 @@ function timeGoes(m: Omit<Measurements, "machine"> & { machine: Machine }): stri
   const out: string[] = [];
   if (pg) {
     out.push(
-      `Round trips: the worker sends ${pg.queriesPerStep.toFixed(1)} statements per completed step on PostgreSQL (${pg.txControlPerStep.toFixed(2)} of them BEGIN/COMMIT), against ${m.peers.map((p) => `${p.queriesPerJob.toFixed(2)} for ${p.name}${p.settings.startsWith("localQueue") ? " with its local queue" : ""}`).join(", ")}. Each completion is its own transaction that locks the run row, reads its steps, closes the attempt, appends events and (on the last step) aggregates and upserts reputation — the per-step round trips issue 8's optimizations (batched completions and event inserts, one-query aggregation reads) are meant to merge.`,
-      `The completion transaction locks the run row, so the 10 steps of one run complete one after another, and with all runs sharing the same 10 agents every finalization also waits on the same agent_reputation rows (see below).`,
+      `Round trips: the worker sends ${pg.queriesPerStep.toFixed(2)} statements per completed step on PostgreSQL (${pg.txControlPerStep.toFixed(2)} of them BEGIN/COMMIT), against ${m.peers.map((p) => `${p.queriesPerJob.toFixed(2)} for ${p.name}${p.settings.startsWith("localQueue") ? " with its local queue" : ""}`).join(", ")}. Completions are group-committed: results that arrive while a commit is in flight are recorded together by the next transaction (attempts closed, steps written and events appended by one statement each, each run settled once), and statements are named prepared statements, planned once per connection. The kickoffs (${pg.kickoffStatementsPerRun} round trips per run, one transaction each, 16 in flight) are not in the per-step figure but do share the server with the worker.`,
+      `A step still writes more than a job of the peers: its step row twice (claim and outcome, each a non-HOT update because the status moves between partial indexes), an attempt row (insert and update), two event rows, and its run row is updated for the start, each event_seq bump and the finalization.`,
       `Claims: p50 ${pg.claim.p50.toFixed(1)} ms, p95 ${pg.claim.p95.toFixed(1)} ms over ${pg.claims} claim statements (${(pg.steps / Math.max(1, pg.claims)).toFixed(1)} steps per claim): the loop claims up to its free slots in one statement, so claims are few and large; they are not where the time goes.`,
       `Server side (pg_stat_activity sampled every 100 ms, active backends of this database, bench sampler excluded): ${Object.entries(
         pg.serverWaits,
@@ -109,6 +117,10 @@ async function main(): Promise<void> {
   );
   await dropAllBenchSchemas();
   try {
+    if (only) {
+      await onlyParts(only);
+      return;
+    }
     const floor = await databaseFloor(JOBS, CONCURRENCY);
     log(
       `[floor] ${floor.rows} rows in ${floor.seconds.toFixed(1)} s: ${Math.round(floor.rowsPerSec)} rows/s`,
@@ -187,6 +199,39 @@ async function main(): Promise<void> {
     const dropped = await dropAllBenchSchemas();
     if (dropped.length > 0) log(`dropped leftover schemas: ${dropped.join(", ")}`);
   }
+}
+
+async function onlyParts(parts: Set<string>): Promise<void> {
+  if (parts.has("floor")) {
+    const floor = await databaseFloor(JOBS, CONCURRENCY);
+    log(
+      `[floor] ${floor.rows} rows in ${floor.seconds.toFixed(1)} s: ${Math.round(floor.rowsPerSec)} rows/s`,
+    );
+  }
+  if (parts.has("throughput")) {
+    const [pg, sqlite] = [await throughputOn("postgres"), await throughputOn("sqlite")];
+    for (const t of [pg, sqlite]) {
+      log(
+        `[${t.kind}] kickoff ${t.kickoffSeconds.toFixed(1)} s; claims ${t.claims} (p50 ${t.claim.p50.toFixed(1)} ms); waits ${JSON.stringify(t.serverWaits)}`,
+      );
+    }
+  }
+  if (parts.has("peers")) {
+    for (const mode of ["default", "local-queue"] as const) {
+      const p = await graphileThroughput(mode, JOBS, CONCURRENCY);
+      log(`[graphile-worker ${mode}] ${Math.round(p.jobsPerSec)} jobs/s`);
+    }
+    log(`[pg-boss] ${Math.round((await pgBossThroughput(JOBS, CONCURRENCY)).jobsPerSec)} jobs/s`);
+  }
+  if (parts.has("latency")) {
+    const latStore = await freshBenchStore("postgres", "latency");
+    const latency = await runLatency(latStore.store, LATENCY_RUNS).finally(() => latStore.close());
+    log(
+      `[latency] submit→FINALIZED p50/p95 ${latency.finalize.p50}/${latency.finalize.p95} ms, pickup p50/p95 ${latency.pickup.p50}/${latency.pickup.p95} ms`,
+    );
+    log(`[latency] graphile-worker add→start p50 ${(await graphilePickup(LATENCY_RUNS)).p50.toFixed(1)} ms`);
+  }
+  if (parts.has("scale") || parts.has("memory")) log("scale and memory run only in the whole benchmark");
 }
 
 main().catch((err: unknown) => {

@@ -23,7 +23,8 @@ import {
 } from "./bench-env.js";
 
 /**
- * Samples what the server's active backends of this database wait on, every 100 ms, until stopped:
+ * Samples what the benchmark's active backends (its application_name; other users of a shared server are left
+ * out) wait on, every 100 ms, until stopped:
  * "CPU" for none, else wait_event_type:wait_event. Shares of all samples.
  */
 function sampleWaits(): { stop: () => Promise<Record<string, number>> } {
@@ -35,6 +36,7 @@ function sampleWaits(): { stop: () => Promise<Record<string, number>> } {
       const { rows } = await c.query<{ w: string; n: number }>(
         `SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') AS w, count(*)::int AS n
          FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()
+           AND application_name = current_setting('application_name')
          GROUP BY 1`,
       );
       for (const r of rows) tally.set(r.w, (tally.get(r.w) ?? 0) + r.n);

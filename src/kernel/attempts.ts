@@ -1,14 +1,26 @@
 // Transitions that end an attempt: completion, failure, release on shutdown, lease expiry (SPEC §4).
 // Each presents the lease token it holds (fencing): a result for an attempt that is already closed is kept in
 // that attempt's row, never applied.
+
+import { needsReputation } from "../aggregation/index.js";
 import type { ExecutionOutcome } from "../executors/types.js";
 import type { JsonValue } from "../spec/types.js";
-import type { AttemptRecord, ClaimedStep, NewEvent, RunStore, RunTx, StepRecord } from "../store/run-port.js";
+import type {
+  AttemptClaimInfo,
+  ClaimedStep,
+  EventBatch,
+  NewEvent,
+  ReputationDelta,
+  RunRecord,
+  RunStore,
+  RunTx,
+  StepRecord,
+} from "../store/run-port.js";
 import type { AttemptStatus } from "../store/types.js";
 import { cutText } from "../util/text.js";
 import { retryDelayMs } from "./backoff.js";
 import { stepEvent } from "./events.js";
-import { type SettleOutcome, settleRun } from "./settle.js";
+import { type SettleOutcome, settleRun, settleSteps } from "./settle.js";
 import { STEP_TRANSITIONS } from "./states.js";
 
 export interface AttemptLease {
@@ -40,13 +52,19 @@ function attemptStatusFor(outcome: ExecutionOutcome, attemptsLeft: boolean): Att
   return outcome.retryable && attemptsLeft ? "RETRYABLE_ERROR" : "FAILED";
 }
 
-function leasedEvent(step: StepRecord, attempt: AttemptRecord | null): NewEvent {
+function leasedEvent(step: StepRecord, attempt: AttemptClaimInfo | null): NewEvent {
   return stepEvent(
     "STEP_LEASED",
     step,
     { worker_id: attempt?.worker_id ?? step.lease_owner, due_at: attempt?.due_at ?? null },
     attempt?.started_at,
   );
+}
+
+/** What an executor returned for one attempt, with the lease it was called under. */
+export interface Completion {
+  lease: AttemptLease;
+  outcome: ExecutionOutcome;
 }
 
 /** Records what an executor returned for one attempt, and settles the run if that was its last active step. */
@@ -56,83 +74,229 @@ export async function finishAttempt(
   outcome: ExecutionOutcome,
   opts: { now?: Date } = {},
 ): Promise<FinishOutcome> {
-  return store.transaction(async (tx) => {
-    const run = await tx.lockRun(lease.run_id);
-    if (!run) return { applied: false, reason: "NOT_FOUND" };
-    const steps = await tx.lockSteps(lease.run_id);
-    const step = steps.find((s) => s.step_id === lease.step_id);
-    if (!step) return { applied: false, reason: "NOT_FOUND" };
-    const now = tx.now.toISOString();
-    const error = outcome.ok ? null : cutText(outcome.error);
-    const result: JsonValue | null = outcome.ok ? outcome.response : (outcome.details ?? null);
+  const [result] = await finishAttempts(store, [{ lease, outcome }], opts);
+  return result as FinishOutcome;
+}
 
-    if (step.status !== "LEASED" || step.lease_token !== lease.lease_token) {
-      return recordStale(tx, lease, outcome, result, error);
+/** A completion whose lease still holds, as it will be written. */
+interface Applied {
+  index: number;
+  outcome: ExecutionOutcome;
+  step: StepRecord;
+  /** The step as it is after this completion. */
+  after: StepRecord;
+  attemptStatus: AttemptStatus;
+  outcomeEvent: NewEvent;
+}
+
+type Indexed = Completion & { index: number };
+
+/**
+ * Records many completions (the worker's group commit) with the effect of recording them one by one in some
+ * order (serializable): in one transaction, runs locked in ascending run_id order, then their steps (SPEC §4);
+ * every attempt closed and every step written by one statement each, each touched run settled once, all events
+ * appended by one statement, and the reputation of every run finalized here upserted last. Two kinds of run
+ * keep one-by-one semantics explicitly: an `early_stop` run takes one completion per pass (a later one finds
+ * its step cancelled by the stop and is STALE, as it would be alone), and when the batch spans several runs, a
+ * run whose aggregation reads stored reputation is settled afterwards in a transaction of its own, so it sees
+ * the reputation the others wrote. Results come back in the order of `completions`.
+ */
+export async function finishAttempts(
+  store: RunStore,
+  completions: readonly Completion[],
+  opts: { now?: Date } = {},
+): Promise<FinishOutcome[]> {
+  const results: FinishOutcome[] = new Array(completions.length);
+  if (completions.length === 0) return results;
+  const all = completions.map((c, index) => ({ ...c, index }));
+  const deferred = await store.transaction((tx) => finishInTx(tx, all, results, true), opts);
+  const byRun = new Map<string, Indexed[]>();
+  for (const c of deferred) byRun.set(c.lease.run_id, [...(byRun.get(c.lease.run_id) ?? []), c]);
+  for (const runId of [...byRun.keys()].sort()) {
+    await store.transaction((tx) => finishInTx(tx, byRun.get(runId) ?? [], results, false), opts);
+  }
+  return results;
+}
+
+/** One transaction of finishAttempts; returns the completions left for transactions of their own. */
+async function finishInTx(
+  tx: RunTx,
+  items: readonly Indexed[],
+  results: FinishOutcome[],
+  deferReputationReaders: boolean,
+): Promise<Indexed[]> {
+  const runIds = [...new Set(items.map((c) => c.lease.run_id))].sort();
+  const locked = new Map((await tx.lockRuns(runIds)).map((r) => [r.run_id, r]));
+  const deferred: Indexed[] = [];
+  let pending: Indexed[] = [];
+  for (const item of items) {
+    const run = locked.get(item.lease.run_id);
+    if (!run) results[item.index] = { applied: false, reason: "NOT_FOUND" };
+    else if (deferReputationReaders && locked.size > 1 && needsReputation(run.spec.aggregation))
+      deferred.push(item);
+    else pending.push(item);
+  }
+  const events = new Map<string, NewEvent[]>();
+  const reputation: ReputationDelta[] = [];
+  for (let pass = 0; pending.length > 0; pass++) {
+    const passRunIds = [...new Set(pending.map((c) => c.lease.run_id))].sort();
+    // A run written by the previous pass (finalized, re-explored) is read again; its lock is already held.
+    const runs = pass === 0 ? locked : new Map((await tx.lockRuns(passRunIds)).map((r) => [r.run_id, r]));
+    const steps = new Map((await tx.lockStepsOfRuns(passRunIds)).map((s) => [s.step_id, s]));
+    const ordinal = (c: Indexed) => steps.get(c.lease.step_id)?.ordinal ?? -1;
+    const ordered = [...pending].sort((a, b) => ordinal(a) - ordinal(b) || a.index - b.index);
+    const later: Indexed[] = [];
+    const oneTaken = new Set<string>();
+    const now: Indexed[] = [];
+    for (const c of ordered) {
+      const run = runs.get(c.lease.run_id) as RunRecord;
+      if (run.spec.aggregation.mode === "early_stop") {
+        if (oneTaken.has(run.run_id)) {
+          later.push(c);
+          continue;
+        }
+        oneTaken.add(run.run_id);
+      }
+      now.push(c);
     }
-    const attempt = await tx.getAttempt(step.step_id, step.attempt_seq);
-    const attemptsLeft = step.attempt < step.max_attempts;
-    const attemptStatus = attemptStatusFor(outcome, attemptsLeft);
-    await tx.updateAttempt(step.step_id, step.attempt_seq, {
+    pending = later;
+    await finishPass(tx, runs, steps, now, results, events, reputation);
+  }
+  const batches: EventBatch[] = [...events].map(([run_id, list]) => ({ run_id, events: list }));
+  await tx.appendEventBatches(batches.sort((a, b) => (a.run_id < b.run_id ? -1 : 1)));
+  // agent_reputation rows are the last locks of SPEC §4's order: one upsert, last.
+  if (reputation.length > 0) await tx.applyReputation(reputation);
+  return deferred;
+}
+
+/** Writes one pass: completions in step order, at most one per early_stop run. */
+async function finishPass(
+  tx: RunTx,
+  runs: ReadonlyMap<string, RunRecord>,
+  steps: Map<string, StepRecord>,
+  items: readonly Indexed[],
+  results: FinishOutcome[],
+  events: Map<string, NewEvent[]>,
+  reputation: ReputationDelta[],
+): Promise<void> {
+  const now = tx.now.toISOString();
+  const applied: Applied[] = [];
+  const stale: Indexed[] = [];
+  const taken = new Set<string>();
+  for (const c of items) {
+    const step = steps.get(c.lease.step_id);
+    const run = runs.get(c.lease.run_id) as RunRecord;
+    if (step?.run_id !== c.lease.run_id) {
+      results[c.index] = { applied: false, reason: "NOT_FOUND" };
+    } else if (
+      step.status !== "LEASED" ||
+      step.lease_token !== c.lease.lease_token ||
+      taken.has(step.step_id)
+    ) {
+      stale.push(c);
+    } else {
+      taken.add(step.step_id);
+      applied.push({ index: c.index, outcome: c.outcome, step, ...outcomeOf(run, step, c.outcome, tx.now) });
+    }
+  }
+  const closed = await tx.closeAttempts(
+    applied.map(({ outcome, step, attemptStatus }) => ({
+      step_id: step.step_id,
+      attempt_seq: step.attempt_seq,
       status: attemptStatus,
       error_code: outcome.ok ? null : outcome.code,
-      result,
-      error_text: error,
+      result: resultOf(outcome),
+      error_text: outcome.ok ? null : cutText(outcome.error),
       finished_at: now,
-    });
-    const events: NewEvent[] = [leasedEvent(step, attempt)];
-    const cleared = { lease_token: null, lease_owner: null, lease_until: null };
-    let stepStatus: StepRecord["status"];
-    if (outcome.ok) {
-      stepStatus = "SUCCEEDED";
-      await tx.updateSteps([step.step_id], STEP_TRANSITIONS.complete.from, {
-        ...cleared,
-        status: stepStatus,
-        result: outcome.response,
-        error_text: null,
-        finished_at: now,
-      });
-      events.push(stepEvent("STEP_COMPLETED", step, { status: stepStatus }));
-    } else if (attemptStatus === "RETRYABLE_ERROR") {
-      stepStatus = "RETRY_WAIT";
-      const delay = retryDelayMs(run.spec.retry.backoff_ms, step.attempt, outcome.retry_after_ms);
-      const nextRunAt = new Date(tx.now.getTime() + delay).toISOString();
-      await tx.updateSteps([step.step_id], STEP_TRANSITIONS.retryWait.from, {
-        ...cleared,
-        status: stepStatus,
-        next_run_at: nextRunAt,
-        error_text: error,
-      });
-      events.push(
-        stepEvent("STEP_RETRY_WAIT", step, {
-          error,
-          error_code: outcome.code,
-          next_run_at: nextRunAt,
-          delay_ms: delay,
-        }),
-      );
-    } else {
-      stepStatus = "FAILED";
-      await tx.updateSteps([step.step_id], STEP_TRANSITIONS.fail.from, {
-        ...cleared,
-        status: stepStatus,
-        error_text: error,
-        finished_at: now,
-      });
-      events.push(stepEvent("STEP_COMPLETED", step, { status: stepStatus, error, error_code: outcome.code }));
-    }
-    await tx.appendEvents(run.run_id, events);
-    const settled = await settleRun(tx, run, { completed: outcome.ok });
-    return { applied: true, step_status: stepStatus, run: settled };
-  }, opts);
+    })),
+  );
+  const claims = new Map(closed.map((a) => [a.step_id, a]));
+  const written = await tx.closeLeases(
+    applied.map(({ step, after }) => ({
+      step_id: step.step_id,
+      lease_token: step.lease_token as string,
+      status: after.status,
+      result: after.result,
+      error_text: after.error_text,
+      next_run_at: after.next_run_at,
+      finished_at: after.finished_at,
+    })),
+  );
+  if (written !== applied.length)
+    throw new Error(`finishAttempts: ${applied.length - written} leases moved under lock`);
+  for (const a of applied) steps.set(a.step.step_id, a.after);
+
+  for (const runId of [...new Set(applied.map((a) => a.step.run_id))].sort()) {
+    const run = runs.get(runId) as RunRecord;
+    const mine = applied.filter((a) => a.step.run_id === runId);
+    const list = events.get(runId) ?? [];
+    events.set(runId, list);
+    for (const a of mine) list.push(leasedEvent(a.step, claims.get(a.step.step_id) ?? null), a.outcomeEvent);
+    const runSteps = [...steps.values()]
+      .filter((s) => s.run_id === runId)
+      .sort((a, b) => a.ordinal - b.ordinal);
+    const completed = mine.some((a) => a.after.status === "SUCCEEDED");
+    const settled = await settleSteps(tx, run, runSteps, { completed });
+    list.push(...settled.events);
+    reputation.push(...settled.reputation);
+    // Each completion reports what the transaction that recorded it did to its run.
+    for (const a of mine)
+      results[a.index] = { applied: true, step_status: a.after.status, run: settled.outcome };
+  }
+  for (const c of stale) results[c.index] = await recordStale(tx, c.lease, c.outcome);
+}
+
+function resultOf(outcome: ExecutionOutcome): JsonValue | null {
+  return outcome.ok ? outcome.response : (outcome.details ?? null);
+}
+
+/** The attempt's closing status, the step after it, and the step's outcome event (SPEC §4 table). */
+function outcomeOf(
+  run: RunRecord,
+  step: StepRecord,
+  outcome: ExecutionOutcome,
+  at: Date,
+): Omit<Applied, "index" | "outcome" | "step"> {
+  const now = at.toISOString();
+  const attemptStatus = attemptStatusFor(outcome, step.attempt < step.max_attempts);
+  const cleared = { lease_token: null, lease_owner: null, lease_until: null, updated_at: now };
+  if (outcome.ok) {
+    const after: StepRecord = {
+      ...step,
+      ...cleared,
+      status: "SUCCEEDED",
+      result: outcome.response,
+      error_text: null,
+      finished_at: now,
+    };
+    return { attemptStatus, after, outcomeEvent: stepEvent("STEP_COMPLETED", step, { status: "SUCCEEDED" }) };
+  }
+  const error = cutText(outcome.error);
+  if (attemptStatus === "RETRYABLE_ERROR") {
+    const delay = retryDelayMs(run.spec.retry.backoff_ms, step.attempt, outcome.retry_after_ms);
+    const nextRunAt = new Date(at.getTime() + delay).toISOString();
+    const after: StepRecord = {
+      ...step,
+      ...cleared,
+      status: "RETRY_WAIT",
+      next_run_at: nextRunAt,
+      error_text: error,
+    };
+    const payload = { error, error_code: outcome.code, next_run_at: nextRunAt, delay_ms: delay };
+    return { attemptStatus, after, outcomeEvent: stepEvent("STEP_RETRY_WAIT", step, payload) };
+  }
+  const after: StepRecord = { ...step, ...cleared, status: "FAILED", error_text: error, finished_at: now };
+  const payload = { status: "FAILED", error, error_code: outcome.code };
+  return { attemptStatus, after, outcomeEvent: stepEvent("STEP_COMPLETED", step, payload) };
 }
 
 async function recordStale(
   tx: RunTx,
   lease: AttemptLease,
   outcome: ExecutionOutcome,
-  result: JsonValue | null,
-  error: string | null,
 ): Promise<FinishOutcome> {
+  const result = resultOf(outcome);
+  const error = outcome.ok ? null : cutText(outcome.error);
   const attempt = await tx.findAttemptByToken(lease.step_id, lease.lease_token);
   if (!attempt) return { applied: false, reason: "NOT_FOUND" };
   if (attempt.status === "STALE")

@@ -123,12 +123,14 @@ function submitOnce(store: RunStore, spec: RunSpec, kickoff: boolean): Promise<S
 }
 
 async function kickoffLocked(tx: RunTx, run: RunRecord): Promise<boolean> {
-  const steps = await tx.lockSteps(run.run_id);
   const now = tx.now.toISOString();
-  const created = steps.filter((s) => s.status === "CREATED").map((s) => s.step_id);
   await tx.updateRun(run.run_id, RUN_TRANSITIONS.kickoff.from, { status: "QUEUED" });
-  await tx.updateSteps(created, STEP_TRANSITIONS.kickoff.from, { status: "QUEUED", next_run_at: now });
-  await tx.appendEvents(run.run_id, [runEvent("RUN_KICKOFF", run.run_id, { steps_queued: created.length })]);
+  // One statement for all the run's CREATED steps (the run row is locked: nothing else moves them).
+  const queued = await tx.updateRunSteps(run.run_id, STEP_TRANSITIONS.kickoff.from, {
+    status: "QUEUED",
+    next_run_at: now,
+  });
+  await tx.appendEvents(run.run_id, [runEvent("RUN_KICKOFF", run.run_id, { steps_queued: queued })]);
   tx.notify(run.run_id);
   return true;
 }

@@ -13,7 +13,14 @@ import type {
 } from "../aggregation/types.js";
 import { buildStepInputs } from "../spec/inputs.js";
 import type { JsonObject, JsonValue } from "../spec/types.js";
-import type { AttemptRecord, NewEvent, RunRecord, RunTx, StepRecord } from "../store/run-port.js";
+import type {
+  AttemptRecord,
+  NewEvent,
+  ReputationDelta,
+  RunRecord,
+  RunTx,
+  StepRecord,
+} from "../store/run-port.js";
 import { runEvent, stepEvent } from "./events.js";
 import { finalizationDeltas } from "./reputation.js";
 import { countSteps, finalResult } from "./result.js";
@@ -63,14 +70,14 @@ export async function aggregationInput(
 ): Promise<AggregationInput> {
   const prior =
     run.round > 1 ? evidenceByAgent(steps, await tx.listSucceededAttemptsBefore(run.run_id, run.round)) : {};
-  const reexplores: ReexploreRecord[] = (await tx.listEventsOfTypes(run.run_id, REEXPLORE_EVENTS)).map(
-    (e) => ({
-      chain: e.payload.chain === "TIE" ? "TIE" : "NULL",
-      new_evidence_agents: Array.isArray(e.payload.new_evidence_agents)
-        ? e.payload.new_evidence_agents.filter((a): a is string => typeof a === "string")
-        : [],
-    }),
-  );
+  // A re-explore always starts a new round: in round 1 there is no history to read.
+  const history = run.round > 1 ? await tx.listEventsOfTypes(run.run_id, REEXPLORE_EVENTS) : [];
+  const reexplores: ReexploreRecord[] = history.map((e) => ({
+    chain: e.payload.chain === "TIE" ? "TIE" : "NULL",
+    new_evidence_agents: Array.isArray(e.payload.new_evidence_agents)
+      ? e.payload.new_evidence_agents.filter((a): a is string => typeof a === "string")
+      : [],
+  }));
   const input: AggregationInput = {
     spec: run.spec,
     round: run.round,
@@ -102,9 +109,35 @@ export interface SettleOptions {
 
 export type SettleOutcome = "ACTIVE" | "FINALIZED" | "FAILED" | "REEXPLORED" | "EARLY_STOPPED";
 
+/** What settling a run wrote, and what the caller still has to write (events, then reputation last). */
+export interface Settled {
+  outcome: SettleOutcome;
+  /** The run's events from settling, in order, to append after the step events that led to it. */
+  events: NewEvent[];
+  /** Reputation deltas of a finalization (SPEC §9), to apply as the transaction's last statement. */
+  reputation: ReputationDelta[];
+}
+
 /** Brings the run in line with its steps. `run` must be the locked row as it is now. */
 export async function settleRun(tx: RunTx, run: RunRecord, opts: SettleOptions = {}): Promise<SettleOutcome> {
-  let steps = await tx.lockSteps(run.run_id);
+  const settled = await settleSteps(tx, run, await tx.lockSteps(run.run_id), opts);
+  await tx.appendEvents(run.run_id, settled.events);
+  if (settled.reputation.length > 0) await tx.applyReputation(settled.reputation);
+  return settled.outcome;
+}
+
+/**
+ * settleRun without its two last writes: `steps` are the run's locked steps as they are now (written already);
+ * the events and reputation deltas are returned for the caller to write, so that one transaction can settle
+ * many runs and write their events and reputation in one statement each.
+ */
+export async function settleSteps(
+  tx: RunTx,
+  run: RunRecord,
+  lockedSteps: readonly StepRecord[],
+  opts: SettleOptions = {},
+): Promise<Settled> {
+  let steps = lockedSteps;
   const now = tx.now.toISOString();
   if (run.status === "QUEUED" && steps.some((s) => s.started_at !== null && s.status !== "QUEUED")) {
     const startedAt = run.started_at ?? firstClaim(steps) ?? now;
@@ -127,14 +160,11 @@ export async function settleRun(tx: RunTx, run: RunRecord, opts: SettleOptions =
       }
     }
   }
-  if (active.length > 0) {
-    if (events.length > 0) await tx.appendEvents(run.run_id, events);
-    return "ACTIVE";
-  }
+  if (active.length > 0) return { outcome: "ACTIVE", events, reputation: [] };
   const decision = decide(await aggregationInput(tx, run, steps, earlyStop));
   if (decision.action === "REEXPLORE") {
     await startReexplore(tx, run, steps, decision, events);
-    return "REEXPLORED";
+    return { outcome: "REEXPLORED", events, reputation: [] };
   }
   const counts = countSteps(steps);
   const result = finalResult(run, decision.result, now, counts);
@@ -159,10 +189,8 @@ export async function settleRun(tx: RunTx, run: RunRecord, opts: SettleOptions =
       counts: counts as unknown as JsonObject,
     }),
   );
-  await tx.appendEvents(run.run_id, events);
   tx.notify(run.run_id);
-  if (reputation.length > 0) await tx.applyReputation(reputation);
-  return earlyStop?.stopped ? "EARLY_STOPPED" : status;
+  return { outcome: earlyStop?.stopped ? "EARLY_STOPPED" : status, events, reputation };
 }
 
 /** Cancels these active steps (closing the attempts of LEASED ones) and returns their events, in step order. */
@@ -244,6 +272,5 @@ async function startReexplore(
       aggregation: decision.result.aggregation as unknown as JsonObject,
     }),
   );
-  await tx.appendEvents(run.run_id, events);
   tx.notify(run.run_id);
 }

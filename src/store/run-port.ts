@@ -136,6 +136,41 @@ export interface ReputationRecord {
 /** Counts to add to one agent_reputation row (negative to take back replaced feedback). */
 export type ReputationDelta = Omit<ReputationRecord, "units" | "updated_at">;
 
+/** How one attempt ends (SPEC §4: the transition that ends an attempt writes its row once). */
+export interface AttemptClose {
+  step_id: string;
+  attempt_seq: number;
+  status: AttemptStatus;
+  error_code: string | null;
+  result: JsonValue | null;
+  error_text: string | null;
+  finished_at: string;
+}
+
+/** What the claim wrote into an attempt row, returned when the attempt is closed (for `STEP_LEASED`). */
+export type AttemptClaimInfo = Pick<
+  AttemptRecord,
+  "step_id" | "attempt_seq" | "worker_id" | "due_at" | "started_at"
+>;
+
+/** The outcome of a LEASED step whose lease ends: its new values; the lease columns are cleared. */
+export interface LeaseClose {
+  step_id: string;
+  /** Written only while the step is LEASED with this token. */
+  lease_token: string;
+  status: StepStatus;
+  result: JsonValue | null;
+  error_text: string | null;
+  next_run_at: string;
+  finished_at: string | null;
+}
+
+/** Events of one run, to append with its next seq values. */
+export interface EventBatch {
+  run_id: string;
+  events: readonly NewEvent[];
+}
+
 /** A claimed step: the step row after the claim plus the attempt the claim opened. */
 export interface ClaimedStep {
   step: StepRecord;
@@ -150,15 +185,25 @@ export interface RunTx {
   lockRun(runId: string): Promise<RunRecord | null>;
   /** The run's steps in step order, locked FOR UPDATE (after the run row: SPEC §4 lock order). */
   lockSteps(runId: string): Promise<StepRecord[]>;
+  /** Locks these runs' rows in ascending run_id order (SPEC §4) in one statement; missing runs are absent. */
+  lockRuns(runIds: readonly string[]): Promise<RunRecord[]>;
+  /** The steps of these runs (whose rows this transaction locked), locked FOR UPDATE, by run_id then step order. */
+  lockStepsOfRuns(runIds: readonly string[]): Promise<StepRecord[]>;
   insertRun(run: RunRecord): Promise<void>;
   insertSteps(steps: StepRecord[]): Promise<void>;
   /** Guarded update; returns false when the run's status is not in `from`. */
   updateRun(runId: string, from: readonly RunStatus[], patch: RunPatch): Promise<boolean>;
+  /** Guarded update of every step of the run whose status is in `from`; returns how many matched. */
+  updateRunSteps(runId: string, from: readonly StepStatus[], patch: StepPatch): Promise<number>;
   /** Guarded update of each listed step; returns how many matched `from`. */
   updateSteps(stepIds: readonly string[], from: readonly StepStatus[], patch: StepPatch): Promise<number>;
   getAttempt(stepId: string, attemptSeq: number): Promise<AttemptRecord | null>;
   findAttemptByToken(stepId: string, leaseToken: string): Promise<AttemptRecord | null>;
   updateAttempt(stepId: string, attemptSeq: number, patch: AttemptPatch): Promise<void>;
+  /** Closes these attempts in one statement; returns what their claims recorded (absent when no such row). */
+  closeAttempts(closes: readonly AttemptClose[]): Promise<AttemptClaimInfo[]>;
+  /** Writes these leased steps' outcomes in one statement; returns how many still held the token. */
+  closeLeases(closes: readonly LeaseClose[]): Promise<number>;
   /** SUCCEEDED attempts of the run in rounds before `round` (evidence history for aggregation). */
   listSucceededAttemptsBefore(runId: string, round: number): Promise<AttemptRecord[]>;
   /** The run's events of these types, in seq order. */
@@ -176,6 +221,8 @@ export interface RunTx {
   applyReputation(deltas: readonly ReputationDelta[]): Promise<void>;
   /** Appends events with the run's next seq values (the run row must be locked). */
   appendEvents(runId: string, events: readonly NewEvent[]): Promise<EventRecord[]>;
+  /** appendEvents for several runs in one statement (each run once; their rows must be locked). */
+  appendEventBatches(batches: readonly EventBatch[]): Promise<void>;
   /** Asks for one NOTIFY at commit (PostgreSQL); a no-op elsewhere. */
   notify(runId: string): void;
 }

@@ -11,7 +11,7 @@ import type { ExecutionOutcome, Executor } from "../executors/types.js";
 import {
   type AttemptLease,
   expireLeases,
-  finishAttempt,
+  finishAttempts,
   leaseOf,
   releaseAttempts,
 } from "../kernel/attempts.js";
@@ -19,6 +19,7 @@ import { newAttemptId } from "../kernel/ids.js";
 import type { Store } from "../store/port.js";
 import type { ClaimedStep, RunStore } from "../store/run-port.js";
 import { type Logger, silentLogger } from "../util/log.js";
+import { CompletionBatcher } from "./completions.js";
 import type { WorkerOptions } from "./options.js";
 
 export type WorkerStore = Store & RunStore;
@@ -32,6 +33,9 @@ interface InFlight {
 }
 
 const EXECUTOR_CACHE_MS = 5_000;
+/** After a failed heartbeat or lease expiry: retry this soon, this many times, before the next tick (H). */
+const HEARTBEAT_RETRY_MS = 150;
+const HEARTBEAT_RETRIES = 2;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -42,8 +46,14 @@ export class Worker {
   private readonly executors = new Map<string, { executor: Executor | null; at: number }>();
   private stopping = false;
   private wakeUp: (() => void) | null = null;
+  /** What happened since the loop last waited: a slot freed, a nudge or a poll tick. */
+  private wakes = { slot: false, nudge: false };
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private readonly log: Logger;
+  /** Completions are committed in groups: many per transaction while the worker is busy. */
+  private readonly completions: CompletionBatcher;
+  /** When the held tokens were last checked against the store (ms). */
+  private leasesCheckedAt = 0;
   /** Steps this worker finished (for tests and `--once` accounting). */
   completed = 0;
 
@@ -53,6 +63,7 @@ export class Worker {
     deps: { logger?: Logger } = {},
   ) {
     this.log = deps.logger ?? silentLogger();
+    this.completions = new CompletionBatcher((items) => finishAttempts(this.store, items));
   }
 
   /** Runs until stop() (or --once / --exit-when-idle); resolves after a graceful drain. */
@@ -66,11 +77,16 @@ export class Worker {
     this.heartbeatTimer.unref();
     let claimedOnce = false;
     let errorDelay = 0;
+    // Held tokens are checked at a NOTIFY, at every poll interval and after an error (SPEC §4), not each time
+    // a finished step frees a slot.
+    let recheck = true;
+    const listening = new AbortController();
+    const nudges = this.listenForNudges(listening.signal);
     try {
       while (!this.stopping) {
         try {
           await expireLeases(this.store);
-          await this.checkLeases();
+          if (recheck) await this.checkLeases();
           const free = o.concurrency - this.inflight.size;
           if (free > 0 && !(o.once && claimedOnce)) {
             const claimOpts = { workerId: o.workerId, limit: free, leaseMs: o.leaseMs };
@@ -84,16 +100,20 @@ export class Worker {
           if (o.exitWhenIdle && this.inflight.size === 0 && !(await this.store.hasPendingWork(o.runId)))
             break;
           errorDelay = 0;
-          await this.waitForWork();
+          recheck = await this.waitForWork();
         } catch (err) {
           errorDelay = Math.min(5_000, Math.max(250, errorDelay * 2));
           this.log.error({ err: String(err), retry_in_ms: errorDelay }, "worker loop error; retrying");
+          recheck = true;
           await sleep(errorDelay);
         }
       }
     } finally {
+      listening.abort();
+      await nudges;
       await this.drain();
       if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+      if (this.heartbeatRetry) clearTimeout(this.heartbeatRetry);
       this.log.info({ worker_id: o.workerId, completed: this.completed }, "worker stopped");
     }
   }
@@ -109,19 +129,34 @@ export class Worker {
     return this.inflight.size;
   }
 
-  private async waitForWork(): Promise<void> {
-    const controller = new AbortController();
-    const woken = new Promise<void>((resolve) => {
-      this.wakeUp = resolve;
-    });
-    // A NOTIFY may bring work, or revoke leases this worker holds (cancel, early stop): the loop then checks
-    // its tokens at once (SPEC §4), even with every slot taken. The nudge wait ends on its own after pollMs.
-    await Promise.race([
-      woken,
-      this.store.waitForNudge(this.options.pollMs, controller.signal).catch(() => sleep(this.options.pollMs)),
-    ]);
-    controller.abort();
-    this.wakeUp = null;
+  /**
+   * Waits for a free slot, a nudge or the poll interval, unless one came while the loop was busy (none is
+   * lost); true when held tokens are due for a check.
+   */
+  private async waitForWork(): Promise<boolean> {
+    if (!this.wakes.slot && !this.wakes.nudge) {
+      await new Promise<void>((resolve) => {
+        this.wakeUp = resolve;
+      });
+      this.wakeUp = null;
+    }
+    const nudged = this.wakes.nudge;
+    this.wakes = { slot: false, nudge: false };
+    return nudged || Date.now() - this.leasesCheckedAt >= this.options.pollMs;
+  }
+
+  /**
+   * Listens for nudges for the worker's whole life, so that a NOTIFY that arrives while the loop is claiming
+   * is remembered, not lost. A NOTIFY may bring work, or revoke leases this worker holds (cancel, early stop):
+   * the loop then checks its tokens at once (SPEC §4), even with every slot taken. Each wait also ends by
+   * itself after pollMs: that is the poll.
+   */
+  private async listenForNudges(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await this.store.waitForNudge(this.options.pollMs, signal).catch(() => sleep(this.options.pollMs));
+      this.wakes.nudge = true;
+      this.wakeUp?.();
+    }
   }
 
   private launch(claimed: ClaimedStep): void {
@@ -136,6 +171,7 @@ export class Worker {
       .catch((err) => this.log.error({ err: String(err), step_id: claimed.step.step_id }, "step crashed"))
       .finally(() => {
         this.inflight.delete(claimed.step.step_id);
+        this.wakes.slot = true;
         this.wakeUp?.();
       });
   }
@@ -209,8 +245,9 @@ export class Worker {
     let delay = 100;
     for (;;) {
       try {
-        const result = await finishAttempt(this.store, lease, outcome);
-        if (result.applied) this.completed += 1;
+        const result = await this.completions.submit({ lease, outcome });
+        // IDEMPOTENT: an earlier try of this same result committed (e.g. a batch retried item by item).
+        if (result.applied || result.reason === "IDEMPOTENT") this.completed += 1;
         else
           this.log.warn(
             { step_id: lease.step_id, reason: result.reason },
@@ -262,19 +299,61 @@ export class Worker {
 
   /** Token check without a write: catches cancel and early stop between heartbeats. */
   private async checkLeases(): Promise<void> {
+    this.leasesCheckedAt = Date.now();
     const leases = this.leases();
     if (leases.length === 0) return;
     this.abortLost(await this.store.validLeases(leases));
   }
 
-  private async heartbeat(): Promise<void> {
+  // Heartbeat state: a heartbeat in progress (a tick never overlaps it) and a pending early retry.
+  private heartbeatBusy = false;
+  private heartbeatRetry: NodeJS.Timeout | null = null;
+
+  /**
+   * Extends held leases, then expires stale ones (SPEC §4: every H). The expiry is what makes a dead worker's
+   * step claimable again, and the claim loop may be backing off after the same database error (a cut
+   * connection, a restart), so a failed heartbeat or expiry is retried after HEARTBEAT_RETRY_MS, at most
+   * HEARTBEAT_RETRIES times, instead of a full H later.
+   */
+  private async heartbeat(retry = 0): Promise<void> {
+    if (this.heartbeatBusy) return;
+    this.heartbeatBusy = true;
+    if (this.heartbeatRetry) clearTimeout(this.heartbeatRetry);
+    this.heartbeatRetry = null;
+    let failed = false;
     try {
-      const leases = this.leases();
-      if (leases.length > 0) this.abortLost(await this.store.heartbeat(leases, this.options.leaseMs));
-      await expireLeases(this.store);
-    } catch (err) {
-      this.log.warn({ err: String(err) }, "heartbeat failed");
+      try {
+        const leases = this.leases();
+        if (leases.length > 0) this.abortLost(await this.store.heartbeat(leases, this.options.leaseMs));
+      } catch (err) {
+        failed = true;
+        this.log.warn({ err: String(err) }, "heartbeat failed");
+      }
+      // Even when the lease write failed: recovering other workers' steps does not depend on it.
+      try {
+        await expireLeases(this.store);
+      } catch (err) {
+        failed = true;
+        this.log.warn({ err: String(err) }, "lease expiry failed");
+      }
+    } finally {
+      this.heartbeatBusy = false;
     }
+    if (failed) this.retryHeartbeatSoon(retry + 1);
+  }
+
+  /**
+   * One-shot and unref'd; run() clears a pending one when it ends. Once stop() is called and no step is in
+   * flight, none is scheduled and one already pending does nothing.
+   */
+  private retryHeartbeatSoon(retry: number): void {
+    const stopped = () => this.stopping && this.inflight.size === 0;
+    if (retry > HEARTBEAT_RETRIES || stopped()) return;
+    this.heartbeatRetry = setTimeout(() => {
+      this.heartbeatRetry = null;
+      if (!stopped()) void this.heartbeat(retry);
+    }, HEARTBEAT_RETRY_MS);
+    this.heartbeatRetry.unref();
   }
 
   private async drain(): Promise<void> {

@@ -66,6 +66,45 @@ describePg("postgres", (pg) => {
       expect(run.started_at).toBe(c.attempt.started_at);
     });
 
+    // SPEC §4 lock order: run rows, then step rows. finishAttempts locks the steps of all its runs (ascending
+    // run_id, then step order); a heartbeat updates the step rows of many runs in the order of its lease list.
+    // This replays finishAttempts' lock sequence (lockRuns, then the steps of run A … of run B) around a
+    // heartbeat listing B's step before A's.
+    it("a heartbeat over several runs does not deadlock with a batched completion holding those runs", async () => {
+      const [store, other] = await pair();
+      // hb-b first: its step row comes first in the table, and in a heartbeat's scan.
+      await submitRun(store, makeSpec("hb-b", { agents: ["b"] }), true);
+      await submitRun(store, makeSpec("hb-a", { agents: ["a"] }), true);
+      const claimed = await claim(store);
+      const lease = (runId: string) => {
+        const c = claimed.find((x) => x.step.run_id === runId);
+        if (!c) throw new Error(`no claim in ${runId}`);
+        return { step_id: c.step.step_id, lease_token: c.attempt.lease_token };
+      };
+      let heartbeat: Promise<string[]> | undefined;
+      const batch = store.transaction(async (tx) => {
+        await tx.lockRuns(["hb-a", "hb-b"]);
+        await tx.lockStepsOfRuns(["hb-a"]);
+        // The heartbeat takes hb-b's step row, then waits for hb-a's.
+        heartbeat = other.heartbeat([lease("hb-b"), lease("hb-a")], 30_000);
+        heartbeat.catch(() => {});
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await tx.lockStepsOfRuns(["hb-b"]);
+        return "committed";
+      });
+      const [b, h] = await Promise.allSettled([
+        batch,
+        within(
+          10_000,
+          batch.then(() => heartbeat),
+        ),
+      ]);
+      expect(b).toEqual({ status: "fulfilled", value: "committed" });
+      expect(h.status === "fulfilled" ? [...(h.value ?? [])].sort() : h.reason).toEqual(
+        [lease("hb-a").step_id, lease("hb-b").step_id].sort(),
+      );
+    });
+
     it("a claim skips steps locked by a transaction in progress instead of waiting", async () => {
       const [store, other] = await pair();
       await submitRun(store, makeSpec("lock-2", { agents: ["a", "b"] }), true);

@@ -2,6 +2,7 @@
 // the spirit of River's riverdrivertest. Each adapter's test file calls `runConformanceSuite` with a factory
 // of migrated stores; the topics live in their own files.
 import { afterEach, describe } from "vitest";
+import { batchTests } from "./batch.js";
 import { cancelRetryTests } from "./cancel-retry.js";
 import { claimTests } from "./claims.js";
 import { completionTests } from "./completion.js";
@@ -46,6 +47,7 @@ export function runConformanceSuite(name: string, makeStore: MakeStore): void {
     describe("knowledge store: reputation and feedback", () => knowledgeTests(ctx));
     describe("re-aggregation", () => reaggregateTests(ctx));
     describe("early stop", () => earlyStopTests(ctx));
+    describe("batched completion (group commit)", () => batchTests(ctx));
     describe("retention: prune", () => pruneTests(ctx));
   });
 }

@@ -1,6 +1,7 @@
 // The pool and the two ways the adapter talks to it: a single statement, or a transaction on one pooled
 // client. Connection failures leave here as DB_UNAVAILABLE, whichever method hit them.
 
+import { createHash } from "node:crypto";
 import pg from "pg";
 import { redactUrl, validateSchemaName } from "../config.js";
 import { mapConnectionError } from "./errors.js";
@@ -23,6 +24,33 @@ export interface PgDatabaseOptions {
   statementTimeoutMs?: number;
   /** How long to wait for a connection (default 10 s), so a black-holed host fails instead of hanging. */
   connectTimeoutMs?: number;
+  /**
+   * Send parameterized statements as named prepared statements, parsed and planned once per connection
+   * (default: on, unless WATTSWARM_PG_PREPARED=off; turn it off behind a pooler in transaction mode that does
+   * not track prepared statements, e.g. pgbouncer before 1.21 or without max_prepared_statements).
+   */
+  prepared?: boolean;
+}
+
+/** Whether the environment allows named prepared statements (WATTSWARM_PG_PREPARED=off forbids them). */
+export function preparedFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  return !/^(off|0|false|no)$/i.test(env.WATTSWARM_PG_PREPARED?.trim() ?? "");
+}
+
+const statementNames = new Map<string, string>();
+
+/**
+ * A parameterized statement as a named prepared statement: the name is derived from the text, so every
+ * connection prepares each text once. The texts are the adapter's fixed queries and whitelisted SET lists,
+ * so the set of names is bounded.
+ */
+function preparedQuery(text: string, values: unknown[]): pg.QueryConfig {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `ws_${createHash("sha1").update(text).digest("hex").slice(0, 24)}`;
+    statementNames.set(text, name);
+  }
+  return { name, text, values };
 }
 
 const INT8_OID = 20;
@@ -50,11 +78,13 @@ export class PgDatabase {
   readonly pool: pg.Pool;
   readonly redactedUrl: string;
   readonly schema: string | undefined;
+  private readonly prepared: boolean;
   private ended = false;
 
   constructor(options: PgDatabaseOptions) {
     this.redactedUrl = redactUrl(options.url);
     this.schema = options.schema === undefined ? undefined : validateSchemaName(options.schema, "schema");
+    this.prepared = options.prepared ?? preparedFromEnv();
     const config: pg.PoolConfig = {
       connectionString: options.url,
       max: options.max ?? 10,
@@ -79,15 +109,26 @@ export class PgDatabase {
     values?: unknown[],
   ): Promise<R[]> {
     try {
-      const result = await this.pool.query<R>(text, values);
+      const result =
+        this.prepared && values !== undefined
+          ? await this.pool.query<R>(preparedQuery(text, values))
+          : await this.pool.query<R>(text, values);
       return result.rows;
     } catch (err) {
       throw mapConnectionError(err, this.redactedUrl);
     }
   }
 
-  /** Runs `fn` between BEGIN and COMMIT on one client; any error rolls back and is rethrown. */
-  async tx<T>(fn: (client: PgQueryable) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` between BEGIN and COMMIT on one client; any error rolls back and is rethrown.
+   * `control.begin` / `control.commit` replace the plain BEGIN / COMMIT with a multi-statement text sent in one
+   * round trip (simple query protocol: `BEGIN; SELECT now()` / `SELECT pg_notify(…); COMMIT`); `fn` gets the
+   * results of the begin text. A failing statement in the commit text skips the COMMIT and rolls back.
+   */
+  async tx<T>(
+    fn: (client: PgQueryable, begun: pg.QueryResult[]) => Promise<T>,
+    control: { begin?: string; commit?: (escapeLiteral: (s: string) => string) => string } = {},
+  ): Promise<T> {
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -103,9 +144,16 @@ export class PgDatabase {
     };
     client.on("error", onError);
     try {
-      await client.query("BEGIN");
-      const result = await fn(client);
-      await client.query("COMMIT");
+      const begun = await client.query(control.begin ?? "BEGIN");
+      const queryable: PgQueryable = this.prepared
+        ? {
+            query: <R extends pg.QueryResultRow>(text: string, values?: unknown[]) =>
+              values === undefined ? client.query<R>(text) : client.query<R>(preparedQuery(text, values)),
+          }
+        : client;
+      const result = await fn(queryable, Array.isArray(begun) ? begun : [begun]);
+      const pc = client;
+      await client.query(control.commit ? control.commit((s) => pc.escapeLiteral(s)) : "COMMIT");
       return result;
     } catch (err) {
       try {

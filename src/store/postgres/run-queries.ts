@@ -13,7 +13,8 @@ export const ATTEMPT_COLUMNS = `step_id, attempt_seq, run_id, round, attempt, wo
 
 export const EVENT_COLUMNS = "id, run_id, seq, event_type, payload_json, created_at";
 
-export const TX_NOW = "SELECT now() AS now";
+/** BEGIN and the transaction's clock in one round trip (a multi-statement simple query). */
+export const TX_BEGIN_NOW = "BEGIN; SELECT now() AS now";
 
 // NO KEY UPDATE: a claim inserting an attempt takes KEY SHARE on the run row (foreign key) and must not wait.
 export const LOCK_RUN = `SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = $1 FOR NO KEY UPDATE`;
@@ -48,16 +49,48 @@ SELECT DISTINCT ON (agent_id) agent_id, units FROM agent_reputation
 WHERE agent_id = ANY($1::text[]) AND task_type IN ($2, '*')
 ORDER BY agent_id, (task_type = '*')`;
 
-export const BUMP_EVENT_SEQ =
-  "UPDATE runs SET event_seq = event_seq + $2 WHERE run_id = $1 RETURNING event_seq";
-
-export const INSERT_EVENTS = `
+// Events of one or more runs in one statement: each run's event_seq is bumped by its number of events and the
+// events take the seq values in between, in array order. The arrays list each run's events contiguously.
+// Rows are inserted in array order, so the global id grows with seq within a run.
+export const APPEND_EVENTS = `
+WITH u AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::json[], $4::timestamptz[])
+    WITH ORDINALITY AS u(run_id, event_type, payload, created_at, i)
+),
+n AS (SELECT run_id, count(*)::int AS n, min(i) AS first_i FROM u GROUP BY run_id),
+bumped AS (
+  UPDATE runs r SET event_seq = r.event_seq + n.n FROM n WHERE r.run_id = n.run_id
+  RETURNING r.run_id, r.event_seq - n.n AS base, n.first_i
+)
 INSERT INTO run_events (run_id, seq, event_type, payload_json, created_at)
-SELECT $1, u.seq, u.event_type, u.payload, u.created_at
-FROM unnest($2::int[], $3::text[], $4::json[], $5::timestamptz[]) AS u(seq, event_type, payload, created_at)
+SELECT u.run_id, b.base + (u.i - b.first_i)::int + 1, u.event_type, u.payload, u.created_at
+FROM u JOIN bumped b ON b.run_id = u.run_id
+ORDER BY u.i
 RETURNING ${EVENT_COLUMNS}`;
 
-export const NOTIFY = "SELECT pg_notify($1, $2)";
+// Row locks in SPEC §4's order: run rows by ascending run_id (rows are locked as the sort emits them).
+export const LOCK_RUNS = `
+SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = ANY($1::text[]) ORDER BY run_id FOR NO KEY UPDATE`;
+
+export const LOCK_STEPS_OF_RUNS = `
+SELECT ${STEP_COLUMNS} FROM run_steps WHERE run_id = ANY($1::text[]) ORDER BY run_id, ordinal FOR UPDATE`;
+
+export const CLOSE_ATTEMPTS = `
+UPDATE run_step_attempts a
+SET status = u.status, error_code = u.error_code, result_json = u.result, error_text = u.error_text,
+    finished_at = u.finished_at
+FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::json[], $6::text[], $7::timestamptz[])
+  AS u(step_id, attempt_seq, status, error_code, result, error_text, finished_at)
+WHERE a.step_id = u.step_id AND a.attempt_seq = u.attempt_seq
+RETURNING a.step_id, a.attempt_seq, a.worker_id, a.due_at, a.started_at`;
+
+export const CLOSE_LEASES = `
+UPDATE run_steps s
+SET status = u.status, result_json = u.result, error_text = u.error_text, next_run_at = u.next_run_at,
+    finished_at = u.finished_at, lease_token = NULL, lease_owner = NULL, lease_until = NULL, updated_at = $8
+FROM unnest($1::text[], $2::text[], $3::text[], $4::json[], $5::text[], $6::timestamptz[], $7::timestamptz[])
+  AS u(step_id, lease_token, status, result, error_text, next_run_at, finished_at)
+WHERE s.step_id = u.step_id AND s.lease_token = u.lease_token AND s.status = 'LEASED'`;
 
 // Claims: due steps in claim order, locking only step rows and skipping locked ones; the attempt row is
 // opened in the same statement. A QUEUED run becomes RUNNING here only if its row is free (SKIP LOCKED):
@@ -102,12 +135,23 @@ SELECT c.*, r.task_type AS run_task_type
 FROM claimed c JOIN runs r ON r.run_id = c.run_id
 ORDER BY c.priority DESC, c.claim_due_at, c.run_created_at, c.step_id`;
 
+// The step rows are locked first in the order every transition locks them (run_id, then step order): a worker's
+// leases span several runs, and a group commit holds the steps of several runs, so an update in plan order
+// could deadlock with it.
 export const HEARTBEAT = `
+WITH held AS (
+  SELECT s.step_id FROM run_steps s
+  JOIN unnest($1::text[], $2::text[]) AS h(step_id, lease_token)
+    ON s.step_id = h.step_id AND s.lease_token = h.lease_token
+  WHERE s.status = 'LEASED'
+  ORDER BY s.run_id, s.ordinal
+  FOR UPDATE OF s
+)
 UPDATE run_steps s
 SET lease_until = coalesce($4::timestamptz, now()) + $3::int * interval '1 millisecond',
     updated_at = coalesce($4::timestamptz, now())
-FROM unnest($1::text[], $2::text[]) AS h(step_id, lease_token)
-WHERE s.step_id = h.step_id AND s.lease_token = h.lease_token AND s.status = 'LEASED'
+FROM held
+WHERE s.step_id = held.step_id AND s.status = 'LEASED'
 RETURNING s.step_id`;
 
 export const VALID_LEASES = `
@@ -121,9 +165,12 @@ SELECT DISTINCT run_id FROM run_steps
 WHERE status = 'LEASED' AND lease_until < coalesce($1::timestamptz, now())
 ORDER BY run_id`;
 
+// Two probes, each over its partial index (claimable steps; in-flight steps), never over history.
 export const HAS_PENDING_WORK = `
 SELECT EXISTS (
-  SELECT 1 FROM run_steps WHERE status IN ('QUEUED', 'RETRY_WAIT', 'LEASED') AND ($1::text IS NULL OR run_id = $1::text)
+  SELECT 1 FROM run_steps WHERE status IN ('QUEUED', 'RETRY_WAIT') AND ($1::text IS NULL OR run_id = $1::text)
+) OR EXISTS (
+  SELECT 1 FROM run_steps WHERE status = 'LEASED' AND ($1::text IS NULL OR run_id = $1::text)
 ) AS pending`;
 
 export const GET_RUN = `SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = $1`;

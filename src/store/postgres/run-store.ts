@@ -30,8 +30,7 @@ import {
   LIST_EVENTS_AFTER,
   LIST_EVENTS_TAIL,
   LIST_RUNS,
-  NOTIFY,
-  TX_NOW,
+  TX_BEGIN_NOW,
   VALID_LEASES,
 } from "./run-queries.js";
 import { iso, toAttemptRecord, toEventRecord, toRunRecord, toStepRecord } from "./run-rows.js";
@@ -53,14 +52,25 @@ export class PgRunStore implements RunStore {
   async transaction<T>(fn: (tx: RunTx) => Promise<T>, opts: { now?: Date } = {}): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.db.tx(async (client) => {
-          const now = opts.now ?? ((await client.query(TX_NOW)).rows[0]?.now as Date);
-          const tx = new PgRunTx(client, now);
-          const result = await fn(tx);
-          // NOTIFY is delivered at commit, and only if the transaction commits.
-          if (tx.nudges.size > 0) await client.query(NOTIFY, [this.notifier.channel, [...tx.nudges][0]]);
-          return result;
-        });
+        let nudge: string | undefined;
+        return await this.db.tx(
+          async (client, begun) => {
+            const now = opts.now ?? (begun[1]?.rows[0]?.now as Date);
+            const tx = new PgRunTx(client, now);
+            const result = await fn(tx);
+            nudge = tx.nudges.values().next().value;
+            return result;
+          },
+          {
+            // The transaction's clock comes back with BEGIN, in the same round trip.
+            ...(opts.now ? {} : { begin: TX_BEGIN_NOW }),
+            // NOTIFY is delivered at commit, and only if the transaction commits: at most one per transaction.
+            commit: (literal) =>
+              nudge === undefined
+                ? "COMMIT"
+                : `SELECT pg_notify(${literal(this.notifier.channel)}, ${literal(nudge)}); COMMIT`,
+          },
+        );
       } catch (err) {
         const code = (err as { code?: string }).code;
         if (code === UNIQUE_VIOLATION) {

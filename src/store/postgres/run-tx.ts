@@ -3,9 +3,13 @@
 import type { JsonValue } from "../../spec/types.js";
 import { orderedDeltas } from "../reputation-rows.js";
 import type {
+  AttemptClaimInfo,
+  AttemptClose,
   AttemptPatch,
   AttemptRecord,
+  EventBatch,
   EventRecord,
+  LeaseClose,
   NewEvent,
   ReputationDelta,
   RunPatch,
@@ -18,20 +22,24 @@ import type { RunStatus, StepStatus } from "../types.js";
 import type { PgQueryable } from "./database.js";
 import { APPLY_REPUTATION, GET_FEEDBACK, PUT_FEEDBACK } from "./knowledge-queries.js";
 import {
-  BUMP_EVENT_SEQ,
+  APPEND_EVENTS,
+  CLOSE_ATTEMPTS,
+  CLOSE_LEASES,
   EVENTS_OF_TYPES,
   FIND_ATTEMPT_BY_TOKEN,
   GET_ATTEMPT,
-  INSERT_EVENTS,
   INSERT_RUN,
   INSERT_STEPS,
   LOCK_RUN,
+  LOCK_RUNS,
   LOCK_STEPS,
+  LOCK_STEPS_OF_RUNS,
   REPUTATION_UNITS,
   SUCCEEDED_ATTEMPTS_BEFORE,
 } from "./run-queries.js";
 import {
   ATTEMPT_PATCH_COLUMNS,
+  iso,
   RUN_PATCH_COLUMNS,
   STEP_PATCH_COLUMNS,
   setList,
@@ -60,6 +68,11 @@ function runRow(run: RunRecord): Record<string, JsonValue> {
   };
 }
 
+/** A json[] element: the value as JSON text, or SQL NULL. */
+function jsonParam(value: JsonValue | null): string | null {
+  return value === null ? null : JSON.stringify(value);
+}
+
 function stepRow(s: StepRecord): Record<string, JsonValue> {
   const { inputs, result, ...rest } = s;
   return { ...rest, inputs_json: inputs, result_json: result };
@@ -85,6 +98,18 @@ export class PgRunTx implements RunTx {
 
   async lockSteps(runId: string): Promise<StepRecord[]> {
     const { rows } = await this.client.query(LOCK_STEPS, [runId]);
+    return rows.map(toStepRecord);
+  }
+
+  async lockRuns(runIds: readonly string[]): Promise<RunRecord[]> {
+    if (runIds.length === 0) return [];
+    const { rows } = await this.client.query(LOCK_RUNS, [[...runIds]]);
+    return rows.map(toRunRecord);
+  }
+
+  async lockStepsOfRuns(runIds: readonly string[]): Promise<StepRecord[]> {
+    if (runIds.length === 0) return [];
+    const { rows } = await this.client.query(LOCK_STEPS_OF_RUNS, [[...runIds]]);
     return rows.map(toStepRecord);
   }
 
@@ -124,6 +149,17 @@ export class PgRunTx implements RunTx {
     return rowCount ?? 0;
   }
 
+  async updateRunSteps(runId: string, from: readonly StepStatus[], patch: StepPatch): Promise<number> {
+    const values: unknown[] = [runId, [...from], this.nowIso];
+    const sets = setList(patch, STEP_PATCH_COLUMNS, values);
+    sets.push("updated_at = $3");
+    const { rowCount } = await this.client.query(
+      `UPDATE run_steps SET ${sets.join(", ")} WHERE run_id = $1 AND status = ANY($2::text[])`,
+      values,
+    );
+    return rowCount ?? 0;
+  }
+
   async getAttempt(stepId: string, attemptSeq: number): Promise<AttemptRecord | null> {
     const { rows } = await this.client.query(GET_ATTEMPT, [stepId, attemptSeq]);
     return rows[0] ? toAttemptRecord(rows[0]) : null;
@@ -142,6 +178,41 @@ export class PgRunTx implements RunTx {
       `UPDATE run_step_attempts SET ${sets.join(", ")} WHERE step_id = $1 AND attempt_seq = $2`,
       values,
     );
+  }
+
+  async closeAttempts(closes: readonly AttemptClose[]): Promise<AttemptClaimInfo[]> {
+    if (closes.length === 0) return [];
+    const { rows } = await this.client.query(CLOSE_ATTEMPTS, [
+      closes.map((c) => c.step_id),
+      closes.map((c) => c.attempt_seq),
+      closes.map((c) => c.status),
+      closes.map((c) => c.error_code),
+      closes.map((c) => jsonParam(c.result)),
+      closes.map((c) => c.error_text),
+      closes.map((c) => c.finished_at),
+    ]);
+    return rows.map((r) => ({
+      step_id: r.step_id as string,
+      attempt_seq: r.attempt_seq as number,
+      worker_id: r.worker_id as string,
+      due_at: iso(r.due_at),
+      started_at: iso(r.started_at),
+    }));
+  }
+
+  async closeLeases(closes: readonly LeaseClose[]): Promise<number> {
+    if (closes.length === 0) return 0;
+    const { rowCount } = await this.client.query(CLOSE_LEASES, [
+      closes.map((c) => c.step_id),
+      closes.map((c) => c.lease_token),
+      closes.map((c) => c.status),
+      closes.map((c) => jsonParam(c.result)),
+      closes.map((c) => c.error_text),
+      closes.map((c) => c.next_run_at),
+      closes.map((c) => c.finished_at),
+      this.nowIso,
+    ]);
+    return rowCount ?? 0;
   }
 
   async listSucceededAttemptsBefore(runId: string, round: number): Promise<AttemptRecord[]> {
@@ -187,18 +258,36 @@ export class PgRunTx implements RunTx {
 
   async appendEvents(runId: string, events: readonly NewEvent[]): Promise<EventRecord[]> {
     if (events.length === 0) return [];
-    const bumped = await this.client.query(BUMP_EVENT_SEQ, [runId, events.length]);
-    const last = bumped.rows[0]?.event_seq as number | undefined;
-    if (last === undefined) throw new Error(`appendEvents: run ${runId} not found`);
-    const first = last - events.length + 1;
-    const { rows } = await this.client.query(INSERT_EVENTS, [
-      runId,
-      events.map((_, i) => first + i),
-      events.map((e) => e.event_type),
-      events.map((e) => JSON.stringify(e.payload)),
-      events.map((e) => e.created_at ?? this.nowIso),
-    ]);
+    const { rows } = await this.client.query(APPEND_EVENTS, this.eventArrays([{ run_id: runId, events }]));
+    if (rows.length !== events.length) throw new Error(`appendEvents: run ${runId} not found`);
     return rows.map(toEventRecord).sort((a, b) => a.seq - b.seq);
+  }
+
+  async appendEventBatches(batches: readonly EventBatch[]): Promise<void> {
+    const expected = batches.reduce((n, b) => n + b.events.length, 0);
+    if (expected === 0) return;
+    const { rowCount } = await this.client.query(APPEND_EVENTS, this.eventArrays(batches));
+    if (rowCount !== expected)
+      throw new Error(`appendEventBatches: ${expected - (rowCount ?? 0)} events had no run`);
+  }
+
+  private eventArrays(batches: readonly EventBatch[]): unknown[] {
+    const runIds: string[] = [];
+    const types: string[] = [];
+    const payloads: string[] = [];
+    const times: string[] = [];
+    // APPEND_EVENTS needs each run's events side by side.
+    const byRun = new Map<string, NewEvent[]>();
+    for (const b of batches) byRun.set(b.run_id, [...(byRun.get(b.run_id) ?? []), ...b.events]);
+    for (const [runId, events] of byRun) {
+      for (const e of events) {
+        runIds.push(runId);
+        types.push(e.event_type);
+        payloads.push(JSON.stringify(e.payload));
+        times.push(e.created_at ?? this.nowIso);
+      }
+    }
+    return [runIds, types, payloads, times];
   }
 
   notify(runId: string): void {

@@ -116,3 +116,23 @@ export function queueFor(path: string): SerialQueue {
   }
   return queue;
 }
+
+const statementCaches = new WeakMap<SqliteDb, Map<string, Database.Statement>>();
+
+/**
+ * The connection's prepared statement for `sql`, compiled once and reused (better-sqlite3 compiles on every
+ * prepare()). The set of SQL texts is fixed (named queries and whitelisted SET lists), so the cache is bounded.
+ */
+export function cached(db: SqliteDb, sql: string): Database.Statement {
+  let cache = statementCaches.get(db);
+  if (cache === undefined) {
+    cache = new Map();
+    statementCaches.set(db, cache);
+  }
+  let statement = cache.get(sql);
+  if (statement === undefined) {
+    statement = db.prepare(sql);
+    cache.set(sql, statement);
+  }
+  return statement;
+}

@@ -8,7 +8,7 @@ import type { PruneCounts, PruneQuery, Store } from "../port.js";
 import { assertExecutorInput, executorKindOf, isoTime, jsonObjectOf } from "../records.js";
 import { RunStoreDelegate } from "../run-store-delegate.js";
 import type { ExecutorInput, ExecutorRecord, MigrateResult } from "../types.js";
-import { openSqlite, queueFor, type SerialQueue, type SqliteDb } from "./connection.js";
+import { cached, openSqlite, queueFor, type SerialQueue, type SqliteDb } from "./connection.js";
 import { readSqliteMetrics } from "./metrics-queries.js";
 import { migrateSqlite } from "./migrate.js";
 import { MIGRATIONS } from "./migrations/index.js";
@@ -99,12 +99,12 @@ export class SqliteStore extends RunStoreDelegate implements Store {
   }
 
   listExecutors(): Promise<ExecutorRecord[]> {
-    return this.run((db) => (db.prepare(LIST_EXECUTORS).all() as ExecutorRow[]).map(toExecutorRecord));
+    return this.run((db) => (cached(db, LIST_EXECUTORS).all() as ExecutorRow[]).map(toExecutorRecord));
   }
 
   getExecutor(name: string): Promise<ExecutorRecord | null> {
     return this.run((db) => {
-      const row = db.prepare(GET_EXECUTOR).get(name) as ExecutorRow | undefined;
+      const row = cached(db, GET_EXECUTOR).get(name) as ExecutorRow | undefined;
       return row ? toExecutorRecord(row) : null;
     });
   }
@@ -112,7 +112,7 @@ export class SqliteStore extends RunStoreDelegate implements Store {
   upsertExecutor(input: ExecutorInput): Promise<ExecutorRecord> {
     return this.run((db) => {
       assertExecutorInput(input);
-      const row = db.prepare(UPSERT_EXECUTOR).get({
+      const row = cached(db, UPSERT_EXECUTOR).get({
         name: input.name,
         kind: input.kind,
         config_json: JSON.stringify(input.config),
@@ -123,7 +123,7 @@ export class SqliteStore extends RunStoreDelegate implements Store {
   }
 
   removeExecutor(name: string): Promise<boolean> {
-    return this.run((db) => db.prepare(REMOVE_EXECUTOR).run(name).changes > 0);
+    return this.run((db) => cached(db, REMOVE_EXECUTOR).run(name).changes > 0);
   }
 
   readMetrics(query: MetricsQuery): Promise<StoreMetrics> {

@@ -30,6 +30,24 @@ export const LOCK_RUN = `SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = ?`;
 
 export const LOCK_STEPS = `SELECT ${STEP_COLUMNS} FROM run_steps WHERE run_id = ? ORDER BY ordinal`;
 
+export const LOCK_RUNS = `SELECT ${RUN_COLUMNS} FROM runs WHERE run_id IN ${IN_JSON("?")} ORDER BY run_id`;
+
+export const LOCK_STEPS_OF_RUNS = `
+SELECT ${STEP_COLUMNS} FROM run_steps WHERE run_id IN ${IN_JSON("?")} ORDER BY run_id, ordinal`;
+
+export const CLOSE_ATTEMPT = `
+UPDATE run_step_attempts
+SET status = @status, error_code = @error_code, result_json = @result_json, error_text = @error_text,
+    finished_at = @finished_at
+WHERE step_id = @step_id AND attempt_seq = @attempt_seq
+RETURNING step_id, attempt_seq, worker_id, due_at, started_at`;
+
+export const CLOSE_LEASE = `
+UPDATE run_steps
+SET status = @status, result_json = @result_json, error_text = @error_text, next_run_at = @next_run_at,
+    finished_at = @finished_at, lease_token = NULL, lease_owner = NULL, lease_until = NULL, updated_at = @now
+WHERE step_id = @step_id AND lease_token = @lease_token AND status = 'LEASED'`;
+
 export const INSERT_RUN = `INSERT INTO runs (${RUN_COLUMNS}) VALUES (${placeholders(RUN_COLUMNS)})`;
 
 export const INSERT_STEP = `INSERT INTO run_steps (${STEP_COLUMNS}) VALUES (${placeholders(STEP_COLUMNS)})`;
@@ -60,6 +78,9 @@ export const BUMP_EVENT_SEQ =
 export const INSERT_EVENT = `
 INSERT INTO run_events (run_id, seq, event_type, payload_json, created_at) VALUES (?, ?, ?, ?, ?)
 RETURNING ${EVENT_COLUMNS}`;
+
+export const INSERT_EVENT_ONLY =
+  "INSERT INTO run_events (run_id, seq, event_type, payload_json, created_at) VALUES (?, ?, ?, ?, ?)";
 
 // Claims: due steps in claim order. Run inside BEGIN IMMEDIATE, which stands for every lock of SPEC §4, so
 // nothing can take the same rows between the pick and the update.
@@ -99,12 +120,18 @@ RETURNING step_id`;
 export const VALID_LEASES = `
 SELECT step_id FROM run_steps WHERE status = 'LEASED' AND (step_id, lease_token) IN ${LEASE_PAIRS}`;
 
+// Without statistics SQLite would walk a whole (run_id, …) index to produce DISTINCT run_id, however much
+// history the table holds; the partial index of in-flight steps is what this query is for.
 export const EXPIRED_LEASE_RUNS = `
-SELECT DISTINCT run_id FROM run_steps WHERE status = 'LEASED' AND lease_until < ? ORDER BY run_id`;
+SELECT DISTINCT run_id FROM run_steps INDEXED BY run_steps_lease_expiry_idx
+WHERE status = 'LEASED' AND lease_until < ? ORDER BY run_id`;
 
+// Two probes, each over its partial index (claimable steps; in-flight steps), never over history.
 export const HAS_PENDING_WORK = `
 SELECT EXISTS (
-  SELECT 1 FROM run_steps WHERE status IN ('QUEUED', 'RETRY_WAIT', 'LEASED') AND (@run_id IS NULL OR run_id = @run_id)
+  SELECT 1 FROM run_steps WHERE status IN ('QUEUED', 'RETRY_WAIT') AND (@run_id IS NULL OR run_id = @run_id)
+) OR EXISTS (
+  SELECT 1 FROM run_steps WHERE status = 'LEASED' AND (@run_id IS NULL OR run_id = @run_id)
 ) AS pending`;
 
 export const GET_RUN = `SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = ?`;

@@ -24,7 +24,7 @@ import type {
 } from "../run-port.js";
 import { openedAttempt } from "../run-rows.js";
 import type { StepStatus } from "../types.js";
-import { isBusy, type SqliteDb } from "./connection.js";
+import { cached, isBusy, type SqliteDb } from "./connection.js";
 import { LIST_REPUTATION } from "./knowledge-queries.js";
 import {
   COUNT_STEPS,
@@ -138,13 +138,15 @@ export class SqliteRunStore implements RunStore {
     if (opts.limit <= 0) return Promise.resolve([]);
     return this.immediate((db) => {
       const now = this.timeOf(opts.now);
-      const picked = db
-        .prepare(PICK_DUE_STEPS)
-        .all({ now, run_id: opts.runId ?? null, limit: opts.limit }) as Row[];
-      const lease = db.prepare(LEASE_STEP);
-      const open = db.prepare(OPEN_ATTEMPT);
-      const start = db.prepare(START_RUN);
-      const taskTypeOf = db.prepare(RUN_TASK_TYPE);
+      const picked = cached(db, PICK_DUE_STEPS).all({
+        now,
+        run_id: opts.runId ?? null,
+        limit: opts.limit,
+      }) as Row[];
+      const lease = cached(db, LEASE_STEP);
+      const open = cached(db, OPEN_ATTEMPT);
+      const start = cached(db, START_RUN);
+      const taskTypeOf = cached(db, RUN_TASK_TYPE);
       const taskTypes = new Map<string, string>();
       return picked.map((p): ClaimedStep => {
         const step = toStepRecord(
@@ -188,7 +190,7 @@ export class SqliteRunStore implements RunStore {
     if (leases.length === 0) return Promise.resolve([]);
     return this.immediate((db) => {
       const t = this.timeOf(now);
-      const rows = db.prepare(HEARTBEAT).all(t, leaseMs, t, leasesJson(leases)) as Row[];
+      const rows = cached(db, HEARTBEAT).all(t, leaseMs, t, leasesJson(leases)) as Row[];
       return rows.map((r) => r.step_id as string);
     });
   }
@@ -196,51 +198,53 @@ export class SqliteRunStore implements RunStore {
   validLeases(leases: readonly { step_id: string; lease_token: string }[]): Promise<string[]> {
     if (leases.length === 0) return Promise.resolve([]);
     return this.read((db) =>
-      (db.prepare(VALID_LEASES).all(leasesJson(leases)) as Row[]).map((r) => r.step_id as string),
+      (cached(db, VALID_LEASES).all(leasesJson(leases)) as Row[]).map((r) => r.step_id as string),
     );
   }
 
   findExpiredLeaseRuns(now?: Date): Promise<string[]> {
     return this.read((db) =>
-      (db.prepare(EXPIRED_LEASE_RUNS).all(this.timeOf(now)) as Row[]).map((r) => r.run_id as string),
+      (cached(db, EXPIRED_LEASE_RUNS).all(this.timeOf(now)) as Row[]).map((r) => r.run_id as string),
     );
   }
 
   hasPendingWork(runId?: string): Promise<boolean> {
     return this.read((db) => {
-      const row = db.prepare(HAS_PENDING_WORK).get({ run_id: runId ?? null }) as Row | undefined;
+      const row = cached(db, HAS_PENDING_WORK).get({ run_id: runId ?? null }) as Row | undefined;
       return row?.pending === 1;
     });
   }
 
   getRun(runId: string): Promise<RunRecord | null> {
     return this.read((db) => {
-      const row = db.prepare(GET_RUN).get(runId) as Row | undefined;
+      const row = cached(db, GET_RUN).get(runId) as Row | undefined;
       return row ? toRunRecord(row) : null;
     });
   }
 
   getSteps(runId: string): Promise<StepRecord[]> {
-    return this.read((db) => (db.prepare(GET_STEPS).all(runId) as Row[]).map(toStepRecord));
+    return this.read((db) => (cached(db, GET_STEPS).all(runId) as Row[]).map(toStepRecord));
   }
 
   listReputation(opts: { agentId?: string } = {}): Promise<ReputationRecord[]> {
     return this.read((db) =>
-      (db.prepare(LIST_REPUTATION).all({ agent_id: opts.agentId ?? null }) as Row[]).map((r) =>
+      (cached(db, LIST_REPUTATION).all({ agent_id: opts.agentId ?? null }) as Row[]).map((r) =>
         toReputationRecord(r, (v) => isoTime(v as number)),
       ),
     );
   }
 
   getAttempts(runId: string): Promise<AttemptRecord[]> {
-    return this.read((db) => (db.prepare(GET_ATTEMPTS).all(runId) as Row[]).map(toAttemptRecord));
+    return this.read((db) => (cached(db, GET_ATTEMPTS).all(runId) as Row[]).map(toAttemptRecord));
   }
 
   listRuns(opts: RunListOptions): Promise<RunRecord[]> {
     return this.read((db) => {
-      const rows = db
-        .prepare(LIST_RUNS)
-        .all({ status: opts.status ?? null, limit: opts.limit, before: opts.before ?? null }) as Row[];
+      const rows = cached(db, LIST_RUNS).all({
+        status: opts.status ?? null,
+        limit: opts.limit,
+        before: opts.before ?? null,
+      }) as Row[];
       return rows.map(toRunRecord);
     });
   }
@@ -249,7 +253,7 @@ export class SqliteRunStore implements RunStore {
     const out = new Map<string, Partial<Record<StepStatus, number>>>();
     if (runIds.length === 0) return Promise.resolve(out);
     return this.read((db) => {
-      for (const r of db.prepare(COUNT_STEPS).all(JSON.stringify(runIds)) as Row[]) {
+      for (const r of cached(db, COUNT_STEPS).all(JSON.stringify(runIds)) as Row[]) {
         const counts = out.get(r.run_id as string) ?? {};
         counts[r.status as StepStatus] = r.n as number;
         out.set(r.run_id as string, counts);
@@ -261,8 +265,8 @@ export class SqliteRunStore implements RunStore {
   listEvents(runId: string, opts: { after?: number; limit: number; tail?: boolean }): Promise<EventRecord[]> {
     return this.read((db) => {
       const rows = opts.tail
-        ? db.prepare(LIST_EVENTS_TAIL).all(runId, opts.limit)
-        : db.prepare(LIST_EVENTS_AFTER).all(runId, opts.after ?? 0, opts.limit);
+        ? cached(db, LIST_EVENTS_TAIL).all(runId, opts.limit)
+        : cached(db, LIST_EVENTS_AFTER).all(runId, opts.after ?? 0, opts.limit);
       return (rows as Row[]).map(toEventRecord);
     });
   }

@@ -2,11 +2,16 @@
 // BEGIN IMMEDIATE is the database-wide write lock, so it stands for every row lock of SPEC §4. better-sqlite3
 // is synchronous: each method runs its statements at once and returns a settled promise.
 
+import { isoTime } from "../records.js";
 import { orderedDeltas } from "../reputation-rows.js";
 import type {
+  AttemptClaimInfo,
+  AttemptClose,
   AttemptPatch,
   AttemptRecord,
+  EventBatch,
   EventRecord,
+  LeaseClose,
   NewEvent,
   ReputationDelta,
   RunPatch,
@@ -17,19 +22,24 @@ import type {
 } from "../run-port.js";
 import { ATTEMPT_PATCH_COLUMNS, RUN_PATCH_COLUMNS, STEP_PATCH_COLUMNS } from "../run-rows.js";
 import type { RunStatus, StepStatus } from "../types.js";
-import type { SqliteDb } from "./connection.js";
+import { cached, type SqliteDb } from "./connection.js";
 import { APPLY_REPUTATION, GET_FEEDBACK, PUT_FEEDBACK } from "./knowledge-queries.js";
 import {
   BUMP_EVENT_SEQ,
+  CLOSE_ATTEMPT,
+  CLOSE_LEASE,
   EVENTS_OF_TYPES,
   FIND_ATTEMPT_BY_TOKEN,
   GET_ATTEMPT,
   IN_JSON,
   INSERT_EVENT,
+  INSERT_EVENT_ONLY,
   INSERT_RUN,
   INSERT_STEP,
   LOCK_RUN,
+  LOCK_RUNS,
   LOCK_STEPS,
+  LOCK_STEPS_OF_RUNS,
   REPUTATION_UNITS,
   SUCCEEDED_ATTEMPTS_BEFORE,
 } from "./run-queries.js";
@@ -57,11 +67,11 @@ export class SqliteRunTx implements RunTx {
   }
 
   private all(sql: string, ...params: unknown[]): Row[] {
-    return this.db.prepare(sql).all(...params) as Row[];
+    return cached(this.db, sql).all(...params) as Row[];
   }
 
   private get(sql: string, ...params: unknown[]): Row | undefined {
-    return this.db.prepare(sql).get(...params) as Row | undefined;
+    return cached(this.db, sql).get(...params) as Row | undefined;
   }
 
   async lockRun(runId: string): Promise<RunRecord | null> {
@@ -73,12 +83,22 @@ export class SqliteRunTx implements RunTx {
     return this.all(LOCK_STEPS, runId).map(toStepRecord);
   }
 
+  async lockRuns(runIds: readonly string[]): Promise<RunRecord[]> {
+    if (runIds.length === 0) return [];
+    return this.all(LOCK_RUNS, JSON.stringify(runIds)).map(toRunRecord);
+  }
+
+  async lockStepsOfRuns(runIds: readonly string[]): Promise<StepRecord[]> {
+    if (runIds.length === 0) return [];
+    return this.all(LOCK_STEPS_OF_RUNS, JSON.stringify(runIds)).map(toStepRecord);
+  }
+
   async insertRun(run: RunRecord): Promise<void> {
-    this.db.prepare(INSERT_RUN).run(runParams(run));
+    cached(this.db, INSERT_RUN).run(runParams(run));
   }
 
   async insertSteps(steps: StepRecord[]): Promise<void> {
-    const insert = this.db.prepare(INSERT_STEP);
+    const insert = cached(this.db, INSERT_STEP);
     for (const step of steps) insert.run(stepParams(step));
   }
 
@@ -88,7 +108,7 @@ export class SqliteRunTx implements RunTx {
     sets.push("updated_at = ?");
     values.push(this.nowMs, runId, JSON.stringify(from));
     const sql = `UPDATE runs SET ${sets.join(", ")} WHERE run_id = ? AND status IN ${IN_JSON("?")}`;
-    return this.db.prepare(sql).run(...values).changes > 0;
+    return cached(this.db, sql).run(...values).changes > 0;
   }
 
   async updateSteps(
@@ -102,7 +122,16 @@ export class SqliteRunTx implements RunTx {
     sets.push("updated_at = ?");
     values.push(this.nowMs, JSON.stringify(stepIds), JSON.stringify(from));
     const sql = `UPDATE run_steps SET ${sets.join(", ")} WHERE step_id IN ${IN_JSON("?")} AND status IN ${IN_JSON("?")}`;
-    return this.db.prepare(sql).run(...values).changes;
+    return cached(this.db, sql).run(...values).changes;
+  }
+
+  async updateRunSteps(runId: string, from: readonly StepStatus[], patch: StepPatch): Promise<number> {
+    const values: SqlValue[] = [];
+    const sets = setList(patch, STEP_PATCH_COLUMNS, values);
+    sets.push("updated_at = ?");
+    values.push(this.nowMs, runId, JSON.stringify(from));
+    const sql = `UPDATE run_steps SET ${sets.join(", ")} WHERE run_id = ? AND status IN ${IN_JSON("?")}`;
+    return cached(this.db, sql).run(...values).changes;
   }
 
   async getAttempt(stepId: string, attemptSeq: number): Promise<AttemptRecord | null> {
@@ -120,9 +149,53 @@ export class SqliteRunTx implements RunTx {
     const sets = setList(patch, ATTEMPT_PATCH_COLUMNS, values);
     if (sets.length === 0) return;
     values.push(stepId, attemptSeq);
-    this.db
-      .prepare(`UPDATE run_step_attempts SET ${sets.join(", ")} WHERE step_id = ? AND attempt_seq = ?`)
-      .run(...values);
+    cached(
+      this.db,
+      `UPDATE run_step_attempts SET ${sets.join(", ")} WHERE step_id = ? AND attempt_seq = ?`,
+    ).run(...values);
+  }
+
+  async closeAttempts(closes: readonly AttemptClose[]): Promise<AttemptClaimInfo[]> {
+    const close = cached(this.db, CLOSE_ATTEMPT);
+    const out: AttemptClaimInfo[] = [];
+    for (const c of closes) {
+      const row = close.get({
+        step_id: c.step_id,
+        attempt_seq: c.attempt_seq,
+        status: c.status,
+        error_code: c.error_code,
+        result_json: c.result === null ? null : JSON.stringify(c.result),
+        error_text: c.error_text,
+        finished_at: ms(c.finished_at),
+      }) as Row | undefined;
+      if (!row) continue;
+      out.push({
+        step_id: row.step_id as string,
+        attempt_seq: row.attempt_seq as number,
+        worker_id: row.worker_id as string,
+        due_at: isoTime(row.due_at as number),
+        started_at: isoTime(row.started_at as number),
+      });
+    }
+    return out;
+  }
+
+  async closeLeases(closes: readonly LeaseClose[]): Promise<number> {
+    const close = cached(this.db, CLOSE_LEASE);
+    let changed = 0;
+    for (const c of closes) {
+      changed += close.run({
+        step_id: c.step_id,
+        lease_token: c.lease_token,
+        status: c.status,
+        result_json: c.result === null ? null : JSON.stringify(c.result),
+        error_text: c.error_text,
+        next_run_at: ms(c.next_run_at),
+        finished_at: c.finished_at === null ? null : ms(c.finished_at),
+        now: this.nowMs,
+      }).changes;
+    }
+    return changed;
   }
 
   async listSucceededAttemptsBefore(runId: string, round: number): Promise<AttemptRecord[]> {
@@ -150,27 +223,44 @@ export class SqliteRunTx implements RunTx {
   }
 
   async putFeedback(runId: string, correct: string): Promise<void> {
-    this.db.prepare(PUT_FEEDBACK).run({ run_id: runId, correct, now: this.nowMs });
+    cached(this.db, PUT_FEEDBACK).run({ run_id: runId, correct, now: this.nowMs });
   }
 
   async applyReputation(deltas: readonly ReputationDelta[]): Promise<void> {
     const rows = orderedDeltas(deltas);
     if (rows.length === 0) return;
-    this.db.prepare(APPLY_REPUTATION).run({ rows: JSON.stringify(rows), now: this.nowMs });
+    cached(this.db, APPLY_REPUTATION).run({ rows: JSON.stringify(rows), now: this.nowMs });
   }
 
   async appendEvents(runId: string, events: readonly NewEvent[]): Promise<EventRecord[]> {
     if (events.length === 0) return [];
-    const bumped = this.get(BUMP_EVENT_SEQ, events.length, runId);
-    const last = bumped?.event_seq as number | undefined;
-    if (last === undefined) throw new Error(`appendEvents: run ${runId} not found`);
-    const first = last - events.length + 1;
-    const insert = this.db.prepare(INSERT_EVENT);
+    const first = this.bumpEventSeq(runId, events.length);
+    const insert = cached(this.db, INSERT_EVENT);
     return events.map((e, i) => {
       const createdAt = e.created_at === undefined ? this.nowMs : ms(e.created_at);
       const row = insert.get(runId, first + i, e.event_type, JSON.stringify(e.payload), createdAt) as Row;
       return toEventRecord(row);
     });
+  }
+
+  async appendEventBatches(batches: readonly EventBatch[]): Promise<void> {
+    const insert = cached(this.db, INSERT_EVENT_ONLY);
+    for (const { run_id: runId, events } of batches) {
+      if (events.length === 0) continue;
+      const first = this.bumpEventSeq(runId, events.length);
+      events.forEach((e, i) => {
+        const createdAt = e.created_at === undefined ? this.nowMs : ms(e.created_at);
+        insert.run(runId, first + i, e.event_type, JSON.stringify(e.payload), createdAt);
+      });
+    }
+  }
+
+  /** Reserves `count` seq values of the run; returns the first. */
+  private bumpEventSeq(runId: string, count: number): number {
+    const bumped = this.get(BUMP_EVENT_SEQ, count, runId);
+    const last = bumped?.event_seq as number | undefined;
+    if (last === undefined) throw new Error(`appendEvents: run ${runId} not found`);
+    return last - count + 1;
   }
 
   notify(_runId: string): void {
