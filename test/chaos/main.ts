@@ -1,8 +1,9 @@
 // `npm run chaos`: the long chaos mode (test/chaos/chaos.ts) on PostgreSQL and SQLite, several rounds,
 // printing each round's figures as one JSON line. Exit 1 when any invariant was violated.
 //   npm run chaos -- [--short] [--rounds 3] [--store pg|sqlite|both] [--runs N] [--workers N]
-// PostgreSQL: WATTSWARM_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/test); it is restarted once
-// per round only with WATTSWARM_CHAOS_PG_RESTART=1 where pg_ctlcluster exists.
+// PostgreSQL: WATTSWARM_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/test); with
+// WATTSWARM_CHAOS_PG_RESTART=1 (long mode only) the server is restarted once per round with pg_ctlcluster, or the
+// restart is skipped with a printed reason. docs/operations.md "Chaos testing" lists the figures.
 import { parseArgs } from "node:util";
 import { type ChaosOptions, LONG_MODE, runChaos, SHORT_MODE } from "./chaos.js";
 

@@ -1,6 +1,8 @@
 // Hostile request bodies (issue 9 item 3, SPEC §10): fast-check generated JSON, huge strings, deep nesting,
 // wrong types, `__proto__` keys, non-JSON bytes and odd content types at every POST route that reads a body.
 // Each one gets a 4xx with the error body shape, never a 500, and writes nothing (row counts unchanged).
+// On SQLite (a temp file) and PostgreSQL (this file's schema; skipped with a notice when unreachable), the rows
+// counted beside the app: on a read-only SQLite connection, on an admin PostgreSQL connection.
 import Database from "better-sqlite3";
 import fc from "fast-check";
 import type { FastifyInstance } from "fastify";
@@ -9,47 +11,80 @@ import { startWorker } from "../../src/index.js";
 import { BODY_MAX_DEPTH, buildApp } from "../../src/server/app.js";
 import type { ApiStore } from "../../src/server/store.js";
 import { openStore } from "../../src/store/index.js";
+import { describePg, type PgTestContext } from "../support/pg.js";
 import { useTempSqlite } from "../support/sqlite.js";
 import { simSpec } from "./helpers.js";
 
 const TABLES = ["runs", "run_steps", "run_step_attempts", "run_events", "executors", "agent_reputation"];
 const RUNS = 150;
 
-const tempDb = useTempSqlite();
-let store: ApiStore;
+/** The store under test, and a reader beside the app that sees the rows a request may have written. */
+interface Backend {
+  store: ApiStore;
+  rowCounts(): Promise<Record<string, number>>;
+  /** A run's spec_json as stored (the text, parsed here). */
+  storedSpec(runId: string): Promise<{ shared_inputs: Record<string, unknown> }>;
+  close(): Promise<void>;
+}
+
+function sqliteBackend(path: string): Backend {
+  const store = openStore({ kind: "sqlite", path, source: "flag" }) as ApiStore;
+  let reader: Database.Database | undefined;
+  // Opened on first use: the file exists once the store has migrated.
+  const read = () => {
+    reader ??= new Database(path, { readonly: true });
+    return reader;
+  };
+  return {
+    store,
+    async rowCounts() {
+      const out: Record<string, number> = {};
+      for (const t of TABLES)
+        out[t] = (read().prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
+      return out;
+    },
+    async storedSpec(runId) {
+      const row = read().prepare("SELECT spec_json FROM runs WHERE run_id = ?").get(runId) as {
+        spec_json: string;
+      };
+      return JSON.parse(row.spec_json);
+    },
+    async close() {
+      reader?.close();
+      await store.close();
+    },
+  };
+}
+
+function pgBackend(pg: PgTestContext): Backend {
+  const store = openStore({ kind: "postgres", url: pg.url, schema: pg.schema, source: "flag" }) as ApiStore;
+  const table = (t: string) => `"${pg.schema}".${t}`;
+  const countAll = TABLES.map((t) => `(SELECT count(*)::int FROM ${table(t)}) AS ${t}`).join(", ");
+  return {
+    store,
+    async rowCounts() {
+      const [row] = await pg.query<Record<string, number>>(`SELECT ${countAll}`);
+      return { ...row };
+    },
+    async storedSpec(runId) {
+      // As text, like SQLite's: the key order and the `__proto__` key exactly as stored.
+      const [row] = await pg.query<{ t: string }>(
+        `SELECT spec_json::text AS t FROM ${table("runs")} WHERE run_id = $1`,
+        [runId],
+      );
+      return JSON.parse(row?.t ?? "null");
+    },
+    close: () => store.close(),
+  };
+}
+
+// The suite's backend and app: set by the beforeAll of the store's describe (they run one after the other).
+let backend: Backend;
 let app: FastifyInstance;
-let reader: Database.Database;
 const internalErrors: string[] = [];
 
-beforeAll(async () => {
-  const path = tempDb();
-  store = openStore({ kind: "sqlite", path, source: "flag" }) as ApiStore;
-  await store.migrate();
-  app = buildApp(store, { logError: (m) => internalErrors.push(m) });
-  await app.ready();
-  // "created-1" stays CREATED; "done-1" is FINALIZED.
-  for (const id of ["created-1", "done-1"]) {
-    const res = await app.inject({ method: "POST", url: "/api/runs", payload: simSpec(id) });
-    expect(res.statusCode).toBe(201);
-  }
-  await app.inject({ method: "POST", url: "/api/runs/done-1/kickoff" });
-  await startWorker(store, { runId: "done-1", pollMs: 20, exitWhenIdle: true }).done;
-  const done = await app.inject({ method: "GET", url: "/api/runs/done-1" });
-  expect(done.json().status).toBe("FINALIZED");
-  reader = new Database(path, { readonly: true });
-});
-
-afterAll(async () => {
-  reader?.close();
-  await app?.close();
-  await store?.close();
-});
-
-function rowCounts(): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const t of TABLES)
-    out[t] = (reader.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
-  return out;
+function rowCounts(): Promise<Record<string, number>> {
+  return backend.rowCounts();
 }
 
 interface Sent {
@@ -99,7 +134,7 @@ async function expectRejected(
   payload: string | Buffer,
   opts: { contentType?: string; allowed?: number[]; legacy?: boolean } = {},
 ): Promise<Sent> {
-  const before = rowCounts();
+  const before = await rowCounts();
   const sent = await post(url, payload, opts.contentType);
   const allowed = opts.allowed ?? [400, 404, 409, 413];
   if (!allowed.includes(sent.status)) {
@@ -109,7 +144,7 @@ async function expectRejected(
     );
   }
   expectErrorBody(sent, opts.legacy);
-  expect(rowCounts()).toEqual(before);
+  expect(await rowCounts()).toEqual(before);
   expect(internalErrors).toEqual([]);
   expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   return sent;
@@ -163,7 +198,29 @@ const oversized = (prefix: string, suffix: string) => `${prefix}"${"y".repeat(10
 
 // --- properties ---------------------------------------------------------------------------------------------
 
-describe("hostile bodies at the HTTP API (sqlite, in-process)", () => {
+function hostileBodies(open: () => Backend): void {
+  beforeAll(async () => {
+    backend = open();
+    const { store } = backend;
+    await store.migrate();
+    app = buildApp(store, { logError: (m) => internalErrors.push(m) });
+    await app.ready();
+    // "created-1" stays CREATED; "done-1" is FINALIZED.
+    for (const id of ["created-1", "done-1"]) {
+      const res = await app.inject({ method: "POST", url: "/api/runs", payload: simSpec(id) });
+      expect(res.statusCode).toBe(201);
+    }
+    await app.inject({ method: "POST", url: "/api/runs/done-1/kickoff" });
+    await startWorker(store, { runId: "done-1", pollMs: 20, exitWhenIdle: true }).done;
+    const done = await app.inject({ method: "GET", url: "/api/runs/done-1" });
+    expect(done.json().status).toBe("FINALIZED");
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await backend?.close();
+  });
+
   const opts = { numRuns: RUNS };
 
   it("non-JSON bytes under any content type: 400, nothing written", async () => {
@@ -393,7 +450,7 @@ describe("hostile bodies at the HTTP API (sqlite, in-process)", () => {
     );
     await fc.assert(
       fc.asyncProperty(fc.constantFrom("done-1", "created-1", "no-such-run"), body, async (id, text) => {
-        const before = rowCounts();
+        const before = await rowCounts();
         const sent = await post(`/api/runs/${id}/reaggregate`, text);
         if (sent.status !== 200) {
           expect([400, 404, 409]).toContain(sent.status);
@@ -401,7 +458,7 @@ describe("hostile bodies at the HTTP API (sqlite, in-process)", () => {
         } else {
           expect(id).toBe("done-1");
         }
-        expect(rowCounts()).toEqual(before);
+        expect(await rowCounts()).toEqual(before);
         expect(internalErrors).toEqual([]);
         expect(({} as Record<string, unknown>).polluted).toBeUndefined();
       }),
@@ -456,15 +513,22 @@ describe("hostile bodies at the HTTP API (sqlite, in-process)", () => {
       '"topic":"t"',
       '"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},"topic":"t"',
     );
-    const before = rowCounts();
+    const before = await rowCounts();
     const sent = await post("/api/runs", text);
     expect(sent.status).toBe(201);
-    expect(rowCounts().runs).toBe(before.runs! + 1);
-    const row = reader.prepare("SELECT spec_json FROM runs WHERE run_id = ?").get("proto-1") as {
-      spec_json: string;
-    };
-    const stored = JSON.parse(row.spec_json) as { shared_inputs: Record<string, unknown> };
+    expect((await rowCounts()).runs).toBe(before.runs! + 1);
+    const stored = await backend.storedSpec("proto-1");
     expect(Object.keys(stored.shared_inputs)).toEqual(["__proto__", "constructor", "topic"]);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
+}
+
+// Last: the suites are collected when these run, and they use the generators above.
+describe("hostile bodies at the HTTP API (sqlite, in-process)", () => {
+  const tempDb = useTempSqlite();
+  hostileBodies(() => sqliteBackend(tempDb()));
+});
+
+describePg("hostile bodies at the HTTP API (pg, in-process)", (pg) => {
+  hostileBodies(() => pgBackend(pg));
 });

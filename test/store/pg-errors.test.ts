@@ -33,6 +33,10 @@ describe("mapConnectionError", () => {
     expect(mapped(new Error("Connection terminated unexpectedly")).message).toBe(
       `lost the connection to PostgreSQL at ${URL}: connection lost`,
     );
+    // What pg says for the next statement on a client whose connection was cut mid-transaction.
+    expect(mapped(new Error("Client has encountered a connection error and is not queryable")).message).toBe(
+      `lost the connection to PostgreSQL at ${URL}: connection lost`,
+    );
   });
 
   it("leaves statement errors alone", () => {

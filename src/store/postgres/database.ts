@@ -129,20 +129,31 @@ export class PgDatabase {
     fn: (client: PgQueryable, begun: pg.QueryResult[]) => Promise<T>,
     control: { begin?: string; commit?: (escapeLiteral: (s: string) => string) => string } = {},
   ): Promise<T> {
+    let broken: Error | undefined;
+    let lost: Error | undefined;
+    // A checked-out client has no pool listener: a connection lost between two statements (the server
+    // terminated it, or restarted) would emit an unhandled 'error' and crash the process. Record it instead;
+    // the next statement fails and the transaction is reported as DB_UNAVAILABLE. The listener is attached in
+    // the checkout callback itself: the pool drops its own listener there, and a cut in the microtask before
+    // an `await` resumed would find no listener at all.
+    const onError = (err: Error) => {
+      lost ??= err;
+      broken = err;
+    };
     let client: pg.PoolClient;
     try {
-      client = await this.pool.connect();
+      client = await new Promise<pg.PoolClient>((resolve, reject) => {
+        this.pool.connect((err, checkedOut) => {
+          if (err || !checkedOut) reject(err ?? new Error("no client"));
+          else {
+            checkedOut.on("error", onError);
+            resolve(checkedOut);
+          }
+        });
+      });
     } catch (err) {
       throw mapConnectionError(err, this.redactedUrl);
     }
-    let broken: Error | undefined;
-    // A checked-out client has no pool listener: a connection lost between two statements (the server
-    // terminated it, or restarted) would emit an unhandled 'error' and crash the process. Record it instead;
-    // the next statement fails and the transaction is reported as DB_UNAVAILABLE.
-    const onError = (err: Error) => {
-      broken = err;
-    };
-    client.on("error", onError);
     try {
       const begun = await client.query(control.begin ?? "BEGIN");
       const queryable: PgQueryable = this.prepared
@@ -162,7 +173,8 @@ export class PgDatabase {
         // The connection is unusable: destroy it rather than hand it to the next caller.
         broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr));
       }
-      throw mapConnectionError(err, this.redactedUrl);
+      // After a lost connection pg reports "not queryable"; the loss itself says what happened.
+      throw mapConnectionError(lost ?? err, this.redactedUrl);
     } finally {
       client.off("error", onError);
       client.release(broken);

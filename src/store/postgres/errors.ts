@@ -59,7 +59,8 @@ export function connectionFailureReason(err: unknown): string | null {
   }
   if (/connection timeout|timeout exceeded when trying to connect/i.test(message))
     return "connection timed out";
-  if (/Connection terminated/i.test(message)) return "connection lost";
+  if (/Connection terminated|encountered a connection error and is not queryable/i.test(message))
+    return "connection lost";
   if (/does not support SSL|SSL/i.test(message) && !code) return message;
   return null;
 }
