@@ -167,7 +167,7 @@ export function installQueryCounter(): void {
     const first = args[0];
     const text = typeof first === "string" ? first : (first as { text?: unknown } | null)?.text;
     counts.queries += 1;
-    if (typeof text === "string" && /^\s*(BEGIN|COMMIT|ROLLBACK)\b/i.test(text)) counts.txControl += 1;
+    if (typeof text === "string" && /(^|;)\s*(BEGIN|COMMIT|ROLLBACK)\b/i.test(text)) counts.txControl += 1;
     const samples = typeof text === "string" ? timedTexts.get(text) : undefined;
     if (!samples) return original.apply(this, args);
     const started = performance.now();

@@ -34,7 +34,7 @@ export interface Measurements {
   seconds: number;
 }
 
-const f0 = (x: number) => Math.round(x).toLocaleString("en-US");
+export const f0 = (x: number) => Math.round(x).toLocaleString("en-US");
 const f1 = (x: number) => x.toFixed(1);
 const f2 = (x: number) => x.toFixed(2);
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
@@ -49,7 +49,10 @@ export interface Bar {
 export function bars(m: Measurements): Bar[] {
   return [
     { label: "DB floor (SKIP LOCKED loop, 64 conns)", value: m.floor.rowsPerSec },
-    ...m.throughput.map((t) => ({ label: `WattSwarm steps, ${t.kind}`, value: t.stepsPerSec })),
+    ...m.throughput.map((t) => ({
+      label: `WattSwarm steps, ${t.kind}${t.mode === "live" ? " (kicked off live)" : ""}`,
+      value: t.stepsPerSec,
+    })),
     ...m.peers.map((p) => ({
       label: `${p.name}${p.settings.startsWith("localQueue") ? " (local queue)" : p.name === "pg-boss" ? "" : " (defaults)"}`,
       value: p.jobsPerSec,
@@ -96,8 +99,8 @@ export interface Target {
 }
 
 export function targets(m: Measurements): Target[] {
-  const pgT = m.throughput.find((t) => t.kind === "postgres");
-  const sqliteT = m.throughput.find((t) => t.kind === "sqlite");
+  const pgT = m.throughput.find((t) => t.kind === "postgres" && t.mode === "queued");
+  const sqliteT = m.throughput.find((t) => t.kind === "sqlite" && t.mode === "queued");
   const gLocal = m.peers.find((p) => p.settings.startsWith("localQueue"));
   const boss = m.peers.find((p) => p.name === "pg-boss");
   const empty = m.scale.find((s) => s.historySteps === 0);
@@ -146,7 +149,8 @@ export function targets(m: Measurements): Target[] {
 export function benchmarksMarkdown(m: Measurements, notes: { timeGoes: string[] }): string {
   const floor = m.floor.rowsPerSec;
   const mc = m.machine;
-  const pgT = m.throughput.find((t) => t.kind === "postgres");
+  const pgT = m.throughput.find((t) => t.kind === "postgres" && t.mode === "queued");
+  const pgLive = m.throughput.find((t) => t.kind === "postgres" && t.mode === "live");
   const vs = (x: number) =>
     m.peers
       .map(
@@ -168,10 +172,17 @@ export function benchmarksMarkdown(m: Measurements, notes: { timeGoes: string[] 
     "# creates schemas named wattswarm_perf_* and drops them at the end.",
     "```",
     "",
-    `> **Shared machine.** These figures were taken while other build and test processes ran on the same`,
-    `> machine and the same PostgreSQL server (load average ${load(mc.loadStart)} at the start, ${load(mc.loadEnd)}`,
-    `> at the end, on ${mc.cpus} CPUs). Absolute numbers are therefore low and noisy; the ratios between`,
-    "> systems measured in the same invocation are the meaningful part. Re-run on an idle machine before quoting them.",
+    ...(mc.loadStart[0] !== undefined && mc.loadStart[0] > 1.5
+      ? [
+          `> **Shared machine.** These figures were taken while other processes ran on the same machine (load`,
+          `> average ${load(mc.loadStart)} at the start, ${load(mc.loadEnd)} at the end, on ${mc.cpus} CPUs). Absolute numbers`,
+          "> are therefore low and noisy; the ratios between systems measured in the same invocation are the",
+          "> meaningful part. Re-run on an idle machine before quoting them.",
+        ]
+      : [
+          `> Taken on an otherwise idle machine (load average ${load(mc.loadStart)} at the start, ${load(mc.loadEnd)} at the`,
+          `> end, on ${mc.cpus} CPUs; the load at the end is the benchmark's own).`,
+        ]),
     ...(mc.terminatedConnections > 0
       ? [
           `> ${mc.terminatedConnections} connection error(s) of this run were terminations by other processes (57P01).`,
@@ -200,7 +211,7 @@ export function benchmarksMarkdown(m: Measurements, notes: { timeGoes: string[] 
     `| DB floor | single-row claim-and-update loop, 64 connections | ${f0(m.floor.rows)} | ${f1(m.floor.seconds)} s | ${f0(floor)} | 100% | 1 |`,
     ...m.throughput.map(
       (t) =>
-        `| **WattSwarm, ${t.kind}** | ${f0(t.runs)} runs × 10 instant \`sim\` agents; kickoff → last RUN_FINALIZED | ${f0(t.steps)} steps | ${f1(t.seconds)} s | **${f0(t.stepsPerSec)}** | ${t.kind === "postgres" ? pct(t.stepsPerSec / floor) : "(not on PostgreSQL)"} | ${t.kind === "postgres" ? `${f1(t.queriesPerStep)} (of which ${f2(t.txControlPerStep)} BEGIN/COMMIT)` : "—"} |`,
+        `| **WattSwarm, ${t.kind}** | ${f0(t.runs)} runs × 10 instant \`sim\` agents; ${t.mode === "queued" ? "pre-enqueued (kicked off before the worker started); worker start" : "kicked off by 16 callers while the worker runs; first kickoff"} → last RUN_FINALIZED | ${f0(t.steps)} steps | ${f1(t.seconds)} s | **${f0(t.stepsPerSec)}** | ${t.kind === "postgres" ? pct(t.stepsPerSec / floor) : "(not on PostgreSQL)"} | ${t.kind === "postgres" ? `${f2(t.queriesPerStep)} (of which ${f2(t.txControlPerStep)} BEGIN/COMMIT)` : "—"} |`,
     ),
     ...m.peers.map(
       (p) =>
@@ -208,7 +219,7 @@ export function benchmarksMarkdown(m: Measurements, notes: { timeGoes: string[] 
     ),
     "",
     pgT
-      ? `WattSwarm on PostgreSQL relative to the peers: ${vs(pgT.stepsPerSec)}. A WattSwarm step is not a no-op job: each one keeps its step row, an attempt row and two events (STEP_LEASED, STEP_COMPLETED), and every tenth completion aggregates the run and writes RUN_FINALIZED plus the reputation upsert; graphile-worker deletes a finished job, pg-boss moves it to \`completed\`. Kickoff of the ${f0(pgT.runs)} runs (16 in flight, alongside the worker) took ${f1(pgT.kickoffSeconds)} s of the ${f1(pgT.seconds)} s; a kickoff transaction sends ${pgT.kickoffStatementsPerRun} statements per run, not counted in the per-step figure.`
+      ? `WattSwarm on PostgreSQL relative to the peers: ${vs(pgT.stepsPerSec)}. A WattSwarm step is not a no-op job: each one keeps its step row, an attempt row and two events (STEP_LEASED, STEP_COMPLETED), and every tenth completion aggregates the run and writes RUN_FINALIZED plus the reputation upsert; graphile-worker deletes a finished job, pg-boss moves it to \`completed\`. The pre-enqueued figure is the one comparable with the peers, whose jobs are enqueued before their workers start. ${pgLive ? `Kicked off live (16 callers, alongside the worker), the ${f0(pgLive.runs)} runs took ${f1(pgLive.seconds)} s, of which the kickoffs ${f1(pgLive.kickoffSeconds)} s; ` : ""}a kickoff transaction takes ${pgT.kickoffStatementsPerRun} round trips per run, not counted in the per-step figure.`
       : "",
     "",
     "Statements are counted by wrapping `pg.Client#query` in the benchmark process only (src/ is unchanged); the peers run in the same process, so their counts come from the same wrapper.",

@@ -20,7 +20,7 @@ import {
 import { databaseFloor } from "./floor.js";
 import { runLatency } from "./latency.js";
 import { graphilePickup, graphileThroughput, pgBossThroughput } from "./peers.js";
-import { benchmarksMarkdown, benchmarksSvg, type Machine, type Measurements } from "./report.js";
+import { benchmarksMarkdown, benchmarksSvg, f0, type Machine, type Measurements } from "./report.js";
 import { memoryWithQueue, type ScalePoint, throughputWithHistory } from "./scale.js";
 import { stepThroughput, type ThroughputResult } from "./throughput.js";
 
@@ -67,17 +67,18 @@ async function machine(): Promise<Machine> {
   };
 }
 
-async function throughputOn(kind: "postgres" | "sqlite"): Promise<ThroughputResult> {
-  const bench = await freshBenchStore(kind, `throughput_${kind}`);
+async function throughputOn(kind: "postgres" | "sqlite", mode: "queued" | "live"): Promise<ThroughputResult> {
+  const bench = await freshBenchStore(kind, `throughput_${kind}_${mode}`);
   try {
     const r = await stepThroughput(bench.store, kind, {
+      mode,
       runs: RUNS,
       agents: 10,
       concurrency: CONCURRENCY,
       prefix: "tp",
     });
     log(
-      `[${kind}] ${r.steps} steps in ${r.seconds.toFixed(1)} s: ${Math.round(r.stepsPerSec)} steps/s, ${r.queriesPerStep.toFixed(1)} statements/step`,
+      `[${kind} ${mode}] ${r.steps} steps in ${r.seconds.toFixed(1)} s: ${Math.round(r.stepsPerSec)} steps/s, ${r.queriesPerStep.toFixed(2)} statements/step`,
     );
     return r;
   } finally {
@@ -85,12 +86,21 @@ async function throughputOn(kind: "postgres" | "sqlite"): Promise<ThroughputResu
   }
 }
 
+/** Both stores, pre-enqueued first (the figure comparable with the peers), then kicked off while running. */
+async function allThroughput(): Promise<ThroughputResult[]> {
+  const out: ThroughputResult[] = [];
+  for (const kind of ["postgres", "sqlite"] as const)
+    for (const mode of ["queued", "live"] as const) out.push(await throughputOn(kind, mode));
+  return out;
+}
+
 function timeGoes(m: Omit<Measurements, "machine"> & { machine: Machine }): string[] {
-  const pg = m.throughput.find((t) => t.kind === "postgres");
+  const pg = m.throughput.find((t) => t.kind === "postgres" && t.mode === "queued");
+  const live = m.throughput.find((t) => t.kind === "postgres" && t.mode === "live");
   const out: string[] = [];
   if (pg) {
     out.push(
-      `Round trips: the worker sends ${pg.queriesPerStep.toFixed(2)} statements per completed step on PostgreSQL (${pg.txControlPerStep.toFixed(2)} of them BEGIN/COMMIT), against ${m.peers.map((p) => `${p.queriesPerJob.toFixed(2)} for ${p.name}${p.settings.startsWith("localQueue") ? " with its local queue" : ""}`).join(", ")}. Completions are group-committed: results that arrive while a commit is in flight are recorded together by the next transaction (attempts closed, steps written and events appended by one statement each, each run settled once), and statements are named prepared statements, planned once per connection. The kickoffs (${pg.kickoffStatementsPerRun} round trips per run, one transaction each, 16 in flight) are not in the per-step figure but do share the server with the worker.`,
+      `Round trips: the worker sends ${pg.queriesPerStep.toFixed(2)} statements per completed step on PostgreSQL (${pg.txControlPerStep.toFixed(2)} of them BEGIN/COMMIT), against ${m.peers.map((p) => `${p.queriesPerJob.toFixed(2)} for ${p.name}${p.settings.startsWith("localQueue") ? " with its local queue" : ""}`).join(", ")}. Completions are group-committed: results that arrive while a commit is in flight are recorded together by the next transaction (attempts closed, steps written and events appended by one statement each, each run settled once), and statements are named prepared statements, planned once per connection. A kickoff is ${pg.kickoffStatementsPerRun} round trips (one transaction per run); in the live mode they share the server with the worker${live ? ` (${f0(live.stepsPerSec)} steps/s live against ${f0(pg.stepsPerSec)} pre-enqueued)` : ""}.`,
       `A step still writes more than a job of the peers: its step row twice (claim and outcome, each a non-HOT update because the status moves between partial indexes), an attempt row (insert and update), two event rows, and its run row is updated for the start, each event_seq bump and the finalization.`,
       `Claims: p50 ${pg.claim.p50.toFixed(1)} ms, p95 ${pg.claim.p95.toFixed(1)} ms over ${pg.claims} claim statements (${(pg.steps / Math.max(1, pg.claims)).toFixed(1)} steps per claim): the loop claims up to its free slots in one statement, so claims are few and large; they are not where the time goes.`,
       `Server side (pg_stat_activity sampled every 100 ms, active backends of this database, bench sampler excluded): ${Object.entries(
@@ -126,7 +136,7 @@ async function main(): Promise<void> {
       `[floor] ${floor.rows} rows in ${floor.seconds.toFixed(1)} s: ${Math.round(floor.rowsPerSec)} rows/s`,
     );
 
-    const throughput = [await throughputOn("postgres"), await throughputOn("sqlite")];
+    const throughput = await allThroughput();
 
     const peers = [];
     for (const mode of ["default", "local-queue"] as const) {
@@ -209,10 +219,9 @@ async function onlyParts(parts: Set<string>): Promise<void> {
     );
   }
   if (parts.has("throughput")) {
-    const [pg, sqlite] = [await throughputOn("postgres"), await throughputOn("sqlite")];
-    for (const t of [pg, sqlite]) {
+    for (const t of await allThroughput()) {
       log(
-        `[${t.kind}] kickoff ${t.kickoffSeconds.toFixed(1)} s; claims ${t.claims} (p50 ${t.claim.p50.toFixed(1)} ms); waits ${JSON.stringify(t.serverWaits)}`,
+        `[${t.kind} ${t.mode}] kickoff ${t.kickoffSeconds.toFixed(1)} s; claims ${t.claims} (p50 ${t.claim.p50.toFixed(1)} ms); waits ${JSON.stringify(t.serverWaits)}`,
       );
     }
   }

@@ -65,6 +65,7 @@ export async function throughputWithHistory(
   }
   const fillSeconds = (Date.now() - t0) / 1000;
   const result = await stepThroughput(store, "postgres", {
+    mode: "queued",
     runs,
     agents: 10,
     concurrency: 64,

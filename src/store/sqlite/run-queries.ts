@@ -90,24 +90,28 @@ WHERE status IN ('QUEUED', 'RETRY_WAIT') AND next_run_at <= @now AND (@run_id IS
 ORDER BY priority DESC, next_run_at, run_created_at, step_id
 LIMIT @limit`;
 
-export const LEASE_STEP = `
+// The picked steps, each with a fresh token (@leases: a JSON array of [step_id, token]), in one statement.
+export const LEASE_STEPS = `
 UPDATE run_steps
-SET status = 'LEASED', attempt = attempt + 1, attempt_seq = attempt_seq + 1, lease_token = @token,
+SET status = 'LEASED', attempt = attempt + 1, attempt_seq = attempt_seq + 1, lease_token = l.token,
     lease_owner = @worker_id, lease_until = @now + @lease_ms, started_at = coalesce(started_at, @now),
     updated_at = @now
-WHERE step_id = @step_id AND status IN ('QUEUED', 'RETRY_WAIT')
+FROM (SELECT json_extract(value, '$[0]') AS step_id, json_extract(value, '$[1]') AS token FROM json_each(@leases)) AS l
+WHERE run_steps.step_id = l.step_id AND run_steps.status IN ('QUEUED', 'RETRY_WAIT')
 RETURNING ${STEP_COLUMNS}`;
 
-export const OPEN_ATTEMPT = `
+// The attempt rows of the steps just leased: due_at is next_run_at, which a claim leaves unchanged.
+export const OPEN_ATTEMPTS = `
 INSERT INTO run_step_attempts (step_id, attempt_seq, run_id, round, attempt, worker_id, lease_token, status, due_at,
                                started_at)
-VALUES (@step_id, @attempt_seq, @run_id, @round, @attempt, @worker_id, @lease_token, 'RUNNING', @due_at, @now)`;
+SELECT step_id, attempt_seq, run_id, round, attempt, @worker_id, lease_token, 'RUNNING', next_run_at, @now
+FROM run_steps WHERE step_id IN ${IN_JSON("@step_ids")}`;
 
-export const START_RUN = `
+export const START_RUNS = `
 UPDATE runs SET status = 'RUNNING', started_at = coalesce(started_at, @now), updated_at = @now
-WHERE run_id = @run_id AND status = 'QUEUED'`;
+WHERE run_id IN ${IN_JSON("@run_ids")} AND status = 'QUEUED'`;
 
-export const RUN_TASK_TYPE = "SELECT task_type FROM runs WHERE run_id = ?";
+export const RUN_TASK_TYPES = `SELECT run_id, task_type FROM runs WHERE run_id IN ${IN_JSON("?")}`;
 
 // Leases travel as a JSON array of {step_id, lease_token}.
 const LEASE_PAIRS = `(SELECT json_extract(value, '$.step_id'), json_extract(value, '$.lease_token') FROM json_each(?))`;

@@ -34,14 +34,14 @@ import {
   GET_STEPS,
   HAS_PENDING_WORK,
   HEARTBEAT,
-  LEASE_STEP,
+  LEASE_STEPS,
   LIST_EVENTS_AFTER,
   LIST_EVENTS_TAIL,
   LIST_RUNS,
-  OPEN_ATTEMPT,
+  OPEN_ATTEMPTS,
   PICK_DUE_STEPS,
-  RUN_TASK_TYPE,
-  START_RUN,
+  RUN_TASK_TYPES,
+  START_RUNS,
   VALID_LEASES,
 } from "./run-queries.js";
 import { type Row, toAttemptRecord, toEventRecord, toRunRecord, toStepRecord } from "./run-rows.js";
@@ -143,42 +143,39 @@ export class SqliteRunStore implements RunStore {
         run_id: opts.runId ?? null,
         limit: opts.limit,
       }) as Row[];
-      const lease = cached(db, LEASE_STEP);
-      const open = cached(db, OPEN_ATTEMPT);
-      const start = cached(db, START_RUN);
-      const taskTypeOf = cached(db, RUN_TASK_TYPE);
-      const taskTypes = new Map<string, string>();
-      return picked.map((p): ClaimedStep => {
-        const step = toStepRecord(
-          lease.get({
-            step_id: p.step_id,
-            token: randomUUID(),
-            worker_id: opts.workerId,
-            now,
-            lease_ms: opts.leaseMs,
-          }) as Row,
-        );
-        const attempt = openedAttempt(step, opts.workerId, step.next_run_at, new Date(now).toISOString());
-        open.run({
-          step_id: attempt.step_id,
-          attempt_seq: attempt.attempt_seq,
-          run_id: attempt.run_id,
-          round: attempt.round,
-          attempt: attempt.attempt,
-          worker_id: attempt.worker_id,
-          lease_token: attempt.lease_token,
-          due_at: p.next_run_at as number,
+      if (picked.length === 0) return [];
+      const stepIds = picked.map((p) => p.step_id as string);
+      // The claim order of the pick; the statements below return rows in no particular order.
+      const order = new Map(stepIds.map((id, i) => [id, i]));
+      const leased = (
+        cached(db, LEASE_STEPS).all({
+          leases: JSON.stringify(stepIds.map((id) => [id, randomUUID()])),
+          worker_id: opts.workerId,
           now,
-        });
-        let taskType = taskTypes.get(step.run_id);
-        if (taskType === undefined) {
-          // The lazy QUEUED → RUNNING start: on SQLite the claim already holds the run row's lock too.
-          start.run({ run_id: step.run_id, now });
-          taskType = (taskTypeOf.get(step.run_id) as Row).task_type as string;
-          taskTypes.set(step.run_id, taskType);
-        }
-        return { step, attempt, task_type: taskType };
-      });
+          lease_ms: opts.leaseMs,
+        }) as Row[]
+      )
+        .map(toStepRecord)
+        .sort((a, b) => (order.get(a.step_id) ?? 0) - (order.get(b.step_id) ?? 0));
+      const ids = JSON.stringify(leased.map((s) => s.step_id));
+      cached(db, OPEN_ATTEMPTS).run({ step_ids: ids, worker_id: opts.workerId, now });
+      // The lazy QUEUED → RUNNING start: on SQLite the claim already holds the run rows' lock too.
+      const runIds = JSON.stringify([...new Set(leased.map((s) => s.run_id))]);
+      cached(db, START_RUNS).run({ run_ids: runIds, now });
+      const taskTypes = new Map(
+        (cached(db, RUN_TASK_TYPES).all(runIds) as Row[]).map((r) => [
+          r.run_id as string,
+          r.task_type as string,
+        ]),
+      );
+      const startedAt = new Date(now).toISOString();
+      return leased.map(
+        (step): ClaimedStep => ({
+          step,
+          attempt: openedAttempt(step, opts.workerId, step.next_run_at, startedAt),
+          task_type: taskTypes.get(step.run_id) as string,
+        }),
+      );
     });
   }
 
