@@ -146,7 +146,7 @@ export function targets(m: Measurements): Target[] {
   return out;
 }
 
-export function benchmarksMarkdown(m: Measurements, notes: { timeGoes: string[] }): string {
+export function benchmarksMarkdown(m: Measurements, notes: { timeGoes: string[]; limits: string[] }): string {
   const floor = m.floor.rowsPerSec;
   const mc = m.machine;
   const pgT = m.throughput.find((t) => t.kind === "postgres" && t.mode === "queued");
@@ -168,11 +168,14 @@ export function benchmarksMarkdown(m: Measurements, notes: { timeGoes: string[] 
     "npm ci",
     "npm run bench              # full mode: writes docs/benchmarks.md and docs/benchmarks.svg",
     "npm run bench -- --quick   # under 2 minutes; prints only (add --write to record it here)",
+    "npm run bench -- --1m      # full mode plus the 1M-finished-rows scale point (fills for several minutes)",
+    "npm run bench -- --report  # rewrite this page from bench/last-run.json (the last full run) without measuring",
     "# PostgreSQL: WATTSWARM_BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/test); the bench",
     "# creates schemas named wattswarm_perf_* and drops them at the end.",
     "```",
     "",
-    ...(mc.loadStart[0] !== undefined && mc.loadStart[0] > 1.5
+    // A 1-minute load average above the CPU count means other work was competing for the CPUs at the start.
+    ...(mc.loadStart[0] !== undefined && mc.loadStart[0] > mc.cpus
       ? [
           `> **Shared machine.** These figures were taken while other processes ran on the same machine (load`,
           `> average ${load(mc.loadStart)} at the start, ${load(mc.loadEnd)} at the end, on ${mc.cpus} CPUs). Absolute numbers`,
@@ -180,8 +183,9 @@ export function benchmarksMarkdown(m: Measurements, notes: { timeGoes: string[] 
           "> meaningful part. Re-run on an idle machine before quoting them.",
         ]
       : [
-          `> Taken on an otherwise idle machine (load average ${load(mc.loadStart)} at the start, ${load(mc.loadEnd)} at the`,
-          `> end, on ${mc.cpus} CPUs; the load at the end is the benchmark's own).`,
+          `> No other workload ran during this benchmark (load average ${load(mc.loadStart)} at the start, still decaying`,
+          `> from earlier work; ${load(mc.loadEnd)} at the end, the benchmark's own; ${mc.cpus} CPUs). Every system shares the`,
+          "> same two CPUs with PostgreSQL and the benchmark process itself.",
         ]),
     ...(mc.terminatedConnections > 0
       ? [
@@ -252,7 +256,7 @@ export function benchmarksMarkdown(m: Measurements, notes: { timeGoes: string[] 
     "",
     "## Targets of issue 8",
     "",
-    "Goals to report against, not test assertions; measured on the shared machine described above.",
+    "Goals to report against, not test assertions; measured on the machine described above.",
     "",
     "| target | measured | met |",
     "|---|---|---|",
@@ -265,13 +269,18 @@ export function benchmarksMarkdown(m: Measurements, notes: { timeGoes: string[] 
     "",
     ...notes.timeGoes.map((n) => `- ${n}`),
     "",
+    "## What limits the rest",
+    "",
+    ...notes.limits.map((n) => `- ${n}`),
+    "",
     "## Reputation upsert",
     "",
     "The sorted multi-row reputation upsert serializes concurrent finalizations per agent: every finalization",
     "that applies reputation writes one `agent_reputation` row per voter (task type and `'*'`) as the last statement",
-    "before commit, in (agent_id, task_type) order, so two runs with a voter in common finalize one after the",
-    "other (the second waits on the first's row lock until it commits). The sort makes this wait deadlock-free;",
-    "in this benchmark every run has the same 10 agents, so all finalizations queue on the same rows.",
+    "before commit, in (agent_id, task_type) order, so two transactions with a voter in common finalize one after",
+    "the other (the second waits on the first's row lock until it commits). The sort makes this wait",
+    "deadlock-free. Within one worker, the group commit merges the finalizations of a batch into one upsert, so",
+    "the wait is between workers only; in this benchmark every run has the same 10 agents.",
     "",
   ].join("\n");
 }
