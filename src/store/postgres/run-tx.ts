@@ -18,6 +18,7 @@ import type {
   StepPatch,
   StepRecord,
 } from "../run-port.js";
+import type { PatchColumn } from "../run-rows.js";
 import type { RunStatus, StepStatus } from "../types.js";
 import type { PgQueryable } from "./database.js";
 import { APPLY_REPUTATION, GET_FEEDBACK, PUT_FEEDBACK } from "./knowledge-queries.js";
@@ -123,14 +124,7 @@ export class PgRunTx implements RunTx {
   }
 
   async updateRun(runId: string, from: readonly RunStatus[], patch: RunPatch): Promise<boolean> {
-    const values: unknown[] = [runId, [...from], this.nowIso];
-    const sets = setList(patch, RUN_PATCH_COLUMNS, values);
-    sets.push("updated_at = $3");
-    const { rowCount } = await this.client.query(
-      `UPDATE runs SET ${sets.join(", ")} WHERE run_id = $1 AND status = ANY($2::text[])`,
-      values,
-    );
-    return (rowCount ?? 0) > 0;
+    return (await this.guardedUpdate("runs", "run_id = $1", runId, from, patch, RUN_PATCH_COLUMNS)) > 0;
   }
 
   async updateSteps(
@@ -139,22 +133,34 @@ export class PgRunTx implements RunTx {
     patch: StepPatch,
   ): Promise<number> {
     if (stepIds.length === 0) return 0;
-    const values: unknown[] = [[...stepIds], [...from], this.nowIso];
-    const sets = setList(patch, STEP_PATCH_COLUMNS, values);
-    sets.push("updated_at = $3");
-    const { rowCount } = await this.client.query(
-      `UPDATE run_steps SET ${sets.join(", ")} WHERE step_id = ANY($1::text[]) AND status = ANY($2::text[])`,
-      values,
+    return this.guardedUpdate(
+      "run_steps",
+      "step_id = ANY($1::text[])",
+      [...stepIds],
+      from,
+      patch,
+      STEP_PATCH_COLUMNS,
     );
-    return rowCount ?? 0;
   }
 
   async updateRunSteps(runId: string, from: readonly StepStatus[], patch: StepPatch): Promise<number> {
-    const values: unknown[] = [runId, [...from], this.nowIso];
-    const sets = setList(patch, STEP_PATCH_COLUMNS, values);
+    return this.guardedUpdate("run_steps", "run_id = $1", runId, from, patch, STEP_PATCH_COLUMNS);
+  }
+
+  /** `UPDATE table SET <patch>, updated_at WHERE <key: $1> AND status = ANY(from)`; returns the rows changed. */
+  private async guardedUpdate(
+    table: "runs" | "run_steps",
+    keyCondition: string,
+    key: unknown,
+    from: readonly string[],
+    patch: RunPatch | StepPatch,
+    columns: Record<string, PatchColumn>,
+  ): Promise<number> {
+    const values: unknown[] = [key, [...from], this.nowIso];
+    const sets = setList(patch, columns, values);
     sets.push("updated_at = $3");
     const { rowCount } = await this.client.query(
-      `UPDATE run_steps SET ${sets.join(", ")} WHERE run_id = $1 AND status = ANY($2::text[])`,
+      `UPDATE ${table} SET ${sets.join(", ")} WHERE ${keyCondition} AND status = ANY($2::text[])`,
       values,
     );
     return rowCount ?? 0;

@@ -20,7 +20,12 @@ import type {
   StepPatch,
   StepRecord,
 } from "../run-port.js";
-import { ATTEMPT_PATCH_COLUMNS, RUN_PATCH_COLUMNS, STEP_PATCH_COLUMNS } from "../run-rows.js";
+import {
+  ATTEMPT_PATCH_COLUMNS,
+  type PatchColumn,
+  RUN_PATCH_COLUMNS,
+  STEP_PATCH_COLUMNS,
+} from "../run-rows.js";
 import type { RunStatus, StepStatus } from "../types.js";
 import { cached, type SqliteDb } from "./connection.js";
 import { APPLY_REPUTATION, GET_FEEDBACK, PUT_FEEDBACK } from "./knowledge-queries.js";
@@ -103,12 +108,7 @@ export class SqliteRunTx implements RunTx {
   }
 
   async updateRun(runId: string, from: readonly RunStatus[], patch: RunPatch): Promise<boolean> {
-    const values: SqlValue[] = [];
-    const sets = setList(patch, RUN_PATCH_COLUMNS, values);
-    sets.push("updated_at = ?");
-    values.push(this.nowMs, runId, JSON.stringify(from));
-    const sql = `UPDATE runs SET ${sets.join(", ")} WHERE run_id = ? AND status IN ${IN_JSON("?")}`;
-    return cached(this.db, sql).run(...values).changes > 0;
+    return this.guardedUpdate("runs", "run_id = ?", runId, from, patch, RUN_PATCH_COLUMNS) > 0;
   }
 
   async updateSteps(
@@ -117,20 +117,35 @@ export class SqliteRunTx implements RunTx {
     patch: StepPatch,
   ): Promise<number> {
     if (stepIds.length === 0) return 0;
-    const values: SqlValue[] = [];
-    const sets = setList(patch, STEP_PATCH_COLUMNS, values);
-    sets.push("updated_at = ?");
-    values.push(this.nowMs, JSON.stringify(stepIds), JSON.stringify(from));
-    const sql = `UPDATE run_steps SET ${sets.join(", ")} WHERE step_id IN ${IN_JSON("?")} AND status IN ${IN_JSON("?")}`;
-    return cached(this.db, sql).run(...values).changes;
+    const ids = JSON.stringify(stepIds);
+    return this.guardedUpdate(
+      "run_steps",
+      `step_id IN ${IN_JSON("?")}`,
+      ids,
+      from,
+      patch,
+      STEP_PATCH_COLUMNS,
+    );
   }
 
   async updateRunSteps(runId: string, from: readonly StepStatus[], patch: StepPatch): Promise<number> {
+    return this.guardedUpdate("run_steps", "run_id = ?", runId, from, patch, STEP_PATCH_COLUMNS);
+  }
+
+  /** `UPDATE table SET <patch>, updated_at WHERE <key: ?> AND status IN from`; returns the rows changed. */
+  private guardedUpdate(
+    table: "runs" | "run_steps",
+    keyCondition: string,
+    key: SqlValue,
+    from: readonly string[],
+    patch: RunPatch | StepPatch,
+    columns: Record<string, PatchColumn>,
+  ): number {
     const values: SqlValue[] = [];
-    const sets = setList(patch, STEP_PATCH_COLUMNS, values);
+    const sets = setList(patch, columns, values);
     sets.push("updated_at = ?");
-    values.push(this.nowMs, runId, JSON.stringify(from));
-    const sql = `UPDATE run_steps SET ${sets.join(", ")} WHERE run_id = ? AND status IN ${IN_JSON("?")}`;
+    values.push(this.nowMs, key, JSON.stringify(from));
+    const sql = `UPDATE ${table} SET ${sets.join(", ")} WHERE ${keyCondition} AND status IN ${IN_JSON("?")}`;
     return cached(this.db, sql).run(...values).changes;
   }
 
