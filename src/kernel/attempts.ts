@@ -200,13 +200,14 @@ async function finishPass(
     }
   }
   const closed = await tx.closeAttempts(
-    applied.map(({ outcome, step, attemptStatus }) => ({
+    applied.map(({ outcome, step, after, attemptStatus }) => ({
       step_id: step.step_id,
       attempt_seq: step.attempt_seq,
       status: attemptStatus,
       error_code: outcome.ok ? null : outcome.code,
       result: resultOf(outcome),
-      error_text: outcome.ok ? null : cutText(outcome.error),
+      // The step's error_text after this completion is the attempt's (cut once, in outcomeOf).
+      error_text: after.error_text,
       finished_at: now,
     })),
   );

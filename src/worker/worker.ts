@@ -52,8 +52,6 @@ export class Worker {
   private readonly log: Logger;
   /** Completions are committed in groups: many per transaction while the worker is busy. */
   private readonly completions: CompletionBatcher;
-  /** When the held tokens were last checked against the store (ms). */
-  private leasesCheckedAt = 0;
   /** Steps this worker finished (for tests and `--once` accounting). */
   completed = 0;
 
@@ -131,7 +129,8 @@ export class Worker {
 
   /**
    * Waits for a free slot, a nudge or the poll interval, unless one came while the loop was busy (none is
-   * lost); true when held tokens are due for a check.
+   * lost); true after a nudge or a poll tick, when held tokens are due for a check (listenForNudges marks
+   * one at least every pollMs, however busy the loop is).
    */
   private async waitForWork(): Promise<boolean> {
     if (!this.wakes.slot && !this.wakes.nudge) {
@@ -142,7 +141,7 @@ export class Worker {
     }
     const nudged = this.wakes.nudge;
     this.wakes = { slot: false, nudge: false };
-    return nudged || Date.now() - this.leasesCheckedAt >= this.options.pollMs;
+    return nudged;
   }
 
   /**
@@ -299,7 +298,6 @@ export class Worker {
 
   /** Token check without a write: catches cancel and early stop between heartbeats. */
   private async checkLeases(): Promise<void> {
-    this.leasesCheckedAt = Date.now();
     const leases = this.leases();
     if (leases.length === 0) return;
     this.abortLost(await this.store.validLeases(leases));

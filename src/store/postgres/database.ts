@@ -104,16 +104,18 @@ export class PgDatabase {
     this.pool.on("error", () => {});
   }
 
+  /** The statement as sent: named and prepared when that is on and it has parameters, else as given. */
+  private statement(text: string, values?: unknown[]): pg.QueryConfig {
+    if (values === undefined) return { text };
+    return this.prepared ? preparedQuery(text, values) : { text, values };
+  }
+
   async query<R extends pg.QueryResultRow = pg.QueryResultRow>(
     text: string,
     values?: unknown[],
   ): Promise<R[]> {
     try {
-      const result =
-        this.prepared && values !== undefined
-          ? await this.pool.query<R>(preparedQuery(text, values))
-          : await this.pool.query<R>(text, values);
-      return result.rows;
+      return (await this.pool.query<R>(this.statement(text, values))).rows;
     } catch (err) {
       throw mapConnectionError(err, this.redactedUrl);
     }
@@ -156,12 +158,10 @@ export class PgDatabase {
     }
     try {
       const begun = await client.query(control.begin ?? "BEGIN");
-      const queryable: PgQueryable = this.prepared
-        ? {
-            query: <R extends pg.QueryResultRow>(text: string, values?: unknown[]) =>
-              values === undefined ? client.query<R>(text) : client.query<R>(preparedQuery(text, values)),
-          }
-        : client;
+      const queryable: PgQueryable = {
+        query: <R extends pg.QueryResultRow>(text: string, values?: unknown[]) =>
+          client.query<R>(this.statement(text, values)),
+      };
       const result = await fn(queryable, Array.isArray(begun) ? begun : [begun]);
       const pc = client;
       await client.query(control.commit ? control.commit((s) => pc.escapeLiteral(s)) : "COMMIT");

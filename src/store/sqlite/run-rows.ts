@@ -28,11 +28,11 @@ export function ms(value: string): number {
   return t;
 }
 
-function msOrNull(value: string | null): number | null {
+export function msOrNull(value: string | null): number | null {
   return value === null ? null : ms(value);
 }
 
-function jsonOrNull(value: unknown): string | null {
+export function jsonOrNull(value: unknown): string | null {
   return value === null || value === undefined ? null : JSON.stringify(value);
 }
 

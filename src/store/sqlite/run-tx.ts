@@ -49,7 +49,9 @@ import {
   SUCCEEDED_ATTEMPTS_BEFORE,
 } from "./run-queries.js";
 import {
+  jsonOrNull,
   ms,
+  msOrNull,
   type Row,
   runParams,
   type SqlValue,
@@ -179,7 +181,7 @@ export class SqliteRunTx implements RunTx {
         attempt_seq: c.attempt_seq,
         status: c.status,
         error_code: c.error_code,
-        result_json: c.result === null ? null : JSON.stringify(c.result),
+        result_json: jsonOrNull(c.result),
         error_text: c.error_text,
         finished_at: ms(c.finished_at),
       }) as Row | undefined;
@@ -203,10 +205,10 @@ export class SqliteRunTx implements RunTx {
         step_id: c.step_id,
         lease_token: c.lease_token,
         status: c.status,
-        result_json: c.result === null ? null : JSON.stringify(c.result),
+        result_json: jsonOrNull(c.result),
         error_text: c.error_text,
         next_run_at: ms(c.next_run_at),
-        finished_at: c.finished_at === null ? null : ms(c.finished_at),
+        finished_at: msOrNull(c.finished_at),
         now: this.nowMs,
       }).changes;
     }
