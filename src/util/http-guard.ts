@@ -8,7 +8,10 @@ const LOOPBACK_NAMES = new Set(["localhost", "::1", "0:0:0:0:0:0:0:1"]);
 
 /** True for `localhost`, `*.localhost`, 127.0.0.0/8 and ::1 (brackets and case ignored). */
 export function isLoopbackHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, "$1");
   if (LOOPBACK_NAMES.has(h) || h.endsWith(".localhost")) return true;
   if (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)) return true;
   return /^::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
@@ -16,7 +19,10 @@ export function isLoopbackHost(host: string): boolean {
 
 /** True for the wildcard addresses a server may bind to (every interface). */
 export function isWildcardHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, "$1");
   return h === "0.0.0.0" || h === "::" || h === "0:0:0:0:0:0:0:0";
 }
 
@@ -43,7 +49,10 @@ export interface HostPolicy {
  */
 export function hostPolicy(bindHost: string, allowed: readonly string[] = []): HostPolicy {
   const names = new Set(allowed.map((n) => n.trim().toLowerCase()).filter((n) => n !== ""));
-  const bound = bindHost.trim().toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  const bound = bindHost
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, "$1");
   const local = isLoopbackHost(bound);
   if (!local && !isWildcardHost(bound)) names.add(bound);
   return { allowed: names, any: !local && allowed.length === 0 };
