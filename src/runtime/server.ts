@@ -3,7 +3,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { OUTPUT_LIMIT_BYTES } from "../executors/types.js";
+import { tokenMatches } from "../server/auth.js";
 import type { JsonObject } from "../spec/types.js";
+import { hostPolicy, hostProblem, isJsonContentType, originProblem } from "../util/http-guard.js";
 import {
   type Capabilities,
   type ExecuteHandler,
@@ -25,17 +27,33 @@ export interface RuntimeOptions {
   maxBodyBytes?: number;
   /** One line per problem worth an operator's attention (handler errors); default: stderr. */
   log?: (line: string) => void;
+  /** When set (non-empty), every route but `GET /health` needs `Authorization: Bearer <token>` (else 401). */
+  token?: string;
+  /**
+   * Host names served besides loopback ones (DNS rebinding guard, 403 otherwise). Bound to a wildcard or a
+   * public address, any name passes unless this list is given; see `hostPolicy`.
+   */
+  allowedHosts?: string[];
+  /**
+   * Time to receive a whole request, headers and body (default 30 s); a slower client gets 408 and the
+   * connection is closed. The handler's own time is not counted.
+   */
+  requestTimeoutMs?: number;
 }
 
 export interface Runtime {
   readonly server: Server;
-  /** Starts listening (port 0 picks a free one) and resolves to the base URL, e.g. http://127.0.0.1:8787. */
+  /**
+   * Starts listening (port 0 picks a free one) and resolves to the base URL, e.g. http://127.0.0.1:8787.
+   * `host` also sets which Host headers pass (see `allowedHosts`).
+   */
   listen(port?: number, host?: string): Promise<string>;
   /** Stops accepting, lets requests in flight finish for up to `graceMs`, then cuts the rest. */
   close(graceMs?: number): Promise<void>;
 }
 
 export const DEFAULT_RUNTIME_PORT = 8787;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 const DEFAULT_CAPABILITIES: Capabilities = {
   task_types: ["*"],
@@ -70,6 +88,11 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string> {
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString("utf8");
+}
+
+/** A refusal before the body is read: the connection is closed rather than the unread body drained. */
+function refused(status: number, error: string, headers: Record<string, string> = {}): Reply {
+  return { status, body: { error }, headers: { connection: "close", ...headers } };
 }
 
 function badRequest(problems: string[]): Reply {
@@ -119,12 +142,39 @@ export function createRuntime(
   const capabilities = { ...DEFAULT_CAPABILITIES, ...agent.capabilities } as Capabilities;
   const limit = options.maxBodyBytes ?? OUTPUT_LIMIT_BYTES;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const token = options.token === "" ? undefined : options.token;
+  const allowedHosts = options.allowedHosts ?? [];
+  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  if (!Number.isSafeInteger(requestTimeout) || requestTimeout <= 0)
+    throw new TypeError("createRuntime: requestTimeoutMs must be a positive integer");
+  // Replaced by listen(): which Host names pass depends on the interface bound.
+  let policy = hostPolicy("127.0.0.1", allowedHosts);
+
+  /** Host, Origin and token checks, before any route runs. */
+  function guard(req: IncomingMessage, path: string): Reply | null {
+    const problem =
+      hostProblem(req.headers.host, policy) ?? originProblem(req.headers.origin, req.headers.host);
+    if (problem !== null) return refused(403, problem);
+    if (token === undefined || (path === "/health" && (req.method === "GET" || req.method === "HEAD")))
+      return null;
+    const challenge = { "www-authenticate": 'Bearer realm="wattswarm-runtime"' };
+    const given = /^Bearer\s+(.+)$/i.exec(req.headers.authorization?.trim() ?? "")?.[1];
+    if (given === undefined)
+      return refused(401, "this runtime needs a token: send Authorization: Bearer <token>", challenge);
+    if (!tokenMatches(token, given)) return refused(401, "the bearer token is not valid", challenge);
+    return null;
+  }
 
   async function post(
     req: IncomingMessage,
     res: ServerResponse,
     run: (body: unknown, ctx: RuntimeContext) => Promise<Reply>,
   ): Promise<Reply> {
+    const type = req.headers["content-type"];
+    if (!isJsonContentType(type)) {
+      const got = type === undefined ? "none" : JSON.stringify(type.slice(0, 100));
+      return refused(415, `the body must be JSON: send content-type: application/json (got ${got})`);
+    }
     let raw: string;
     try {
       raw = await readBody(req, limit);
@@ -134,6 +184,8 @@ export function createRuntime(
         res.setHeader("connection", "close");
         return { status: 413, body: { error: `request body over the ${limit} bytes limit` } };
       }
+      // Cut by requestTimeout (Node already answered 408) or the client left: nobody to answer, nothing to log.
+      if (req.destroyed) return { status: 408, body: { error: "the request body did not arrive in time" } };
       throw err;
     }
     let body: unknown;
@@ -166,15 +218,17 @@ export function createRuntime(
   };
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<Reply> {
-    const path = (req.url ?? "/").split("?")[0];
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    const refusal = guard(req, path);
+    if (refusal) return refusal;
     const routes: Record<string, [string, () => Promise<Reply> | Reply]> = {
       "/health": ["GET", () => ({ status: 200, body: { ok: true, status: "ok" } })],
       "/capabilities": ["GET", () => ({ status: 200, body: capabilities })],
       "/execute": ["POST", () => post(req, res, execute)],
       "/verify": ["POST", () => post(req, res, verify)],
     };
-    const found = path === undefined ? undefined : routes[path];
-    if (!found || !Object.hasOwn(routes, path as string)) {
+    const found = routes[path];
+    if (!found || !Object.hasOwn(routes, path)) {
       return {
         status: 404,
         body: { error: `no route ${path}; try /health, /capabilities, /execute, /verify` },
@@ -187,18 +241,26 @@ export function createRuntime(
     return run();
   }
 
-  const server = createServer((req, res) => {
-    route(req, res).then(
-      (reply) => json(res, reply),
-      (err: unknown) => json(res, errorReply(err, log, req.url ?? "/")),
-    );
-  });
-  // Agents may think for up to an hour (the longest agent timeout); only the headers have a short timeout.
-  server.requestTimeout = 0;
+  // requestTimeout covers receiving the request only: Node stops the clock once the body is complete, so
+  // agents may think for up to an hour (the longest agent timeout). Expiry is checked every interval.
+  const server = createServer(
+    {
+      requestTimeout,
+      headersTimeout: requestTimeout,
+      connectionsCheckingInterval: Math.min(1_000, Math.max(10, Math.floor(requestTimeout / 4))),
+    },
+    (req, res) => {
+      route(req, res).then(
+        (reply) => json(res, reply),
+        (err: unknown) => json(res, errorReply(err, log, req.url ?? "/")),
+      );
+    },
+  );
 
   return {
     server,
     listen(port = DEFAULT_RUNTIME_PORT, host = "127.0.0.1") {
+      policy = hostPolicy(host, allowedHosts);
       return new Promise((resolve, reject) => {
         server.once("error", reject);
         server.listen(port, host, () => {

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { cliIsBuilt } from "../support/cli.js";
 import { completion, type FakeOpenAI, startFakeOpenAI } from "../support/fake-openai.js";
 import { makeTempDir, useTempSqlite } from "../support/sqlite.js";
-import { allRows, json, startCliRuntime, stopAllRuntimes, writeFile, ws } from "./helpers.js";
+import { allRows, json, send, startCliRuntime, stopAllRuntimes, writeFile, ws } from "./helpers.js";
 
 const tempDb = useTempSqlite();
 const dir = makeTempDir();
@@ -153,6 +153,50 @@ export function verify(request) {
     );
     expect(result).toMatchObject({ status: "FINALIZED", final_decision: "BEAM" });
     expect(fake.calls()[0]?.headers.authorization).toBe("Bearer sk-runtime-key");
+  });
+
+  it("WATTSWARM_RUNTIME_TOKEN: a bearer token is required, an executor with --bearer-env sends it; --allowed-host passes", async () => {
+    const handler = writeFile(dir, "token-agent.mjs", `export const execute = () => ({ decision: "ARCH" });`);
+    const rt = await startCliRuntime(["--handler", handler, "--allowed-host", "Agents.Internal"], {
+      WATTSWARM_RUNTIME_TOKEN: "cli-rt-token",
+    });
+    expect(rt.stderr()).toMatch(/; bearer token required\)\n/);
+    expect(rt.stderr()).not.toMatch(/warning/);
+    const port = Number(new URL(rt.url).port);
+    expect((await send(port, "/health")).status).toBe(200);
+    expect((await send(port, "/capabilities")).status).toBe(401);
+    const auth = { authorization: "Bearer cli-rt-token" };
+    expect((await send(port, "/capabilities", { headers: auth })).status).toBe(200);
+    expect(
+      (await send(port, "/capabilities", { headers: { ...auth, host: "agents.internal:8787" } })).status,
+    ).toBe(200);
+    expect((await send(port, "/capabilities", { headers: { ...auth, host: "evil.example" } })).status).toBe(
+      403,
+    );
+
+    const db = tempDb();
+    await register(db, "locked", ["--url", rt.url, "--bearer-env", "WS_CLI_RT_TOKEN"]);
+    const file = writeFile(dir, "locked.json", spec("locked-1", "locked"));
+    const res = await ws(db, ["run", "exec", file], { env: { WS_CLI_RT_TOKEN: "cli-rt-token" } });
+    expect(json<Result>(res)).toMatchObject({ status: "FINALIZED", final_decision: "ARCH" });
+  });
+
+  it("a non-loopback --host without a token: one warning line on stderr", async () => {
+    const rt = await startCliRuntime(["--host", "0.0.0.0"], { WATTSWARM_RUNTIME_TOKEN: "" });
+    await rt.stop();
+    const warnings = rt
+      .stderr()
+      .split("\n")
+      .filter((line) => line.includes("warning"));
+    expect(warnings).toEqual([
+      "runtime: warning: 0.0.0.0 is not loopback and no token is set: anyone who can reach it can use the agent (set WATTSWARM_RUNTIME_TOKEN)",
+    ]);
+  });
+
+  it("a malformed --allowed-host is a usage error (exit 2)", async () => {
+    const res = await ws(tempDb(), ["runtime", "--port", "0", "--allowed-host", "example.com:8080"]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/without a port/);
   });
 
   it("a bad --handler is a usage error (exit 2)", async () => {

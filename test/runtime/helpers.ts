@@ -1,7 +1,8 @@
 // Helpers for end-to-end runtime tests: the built CLI on a temp SQLite file, `wattswarm runtime` as a real
-// child process on a free port, and a raw dump of every stored row.
+// child process on a free port, a raw dump of every stored row, and one HTTP request with any headers.
 import { type ChildProcess, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
+import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { CLI_PATH, type CliOptions, type CliResult, REPO_ROOT, runCli } from "../support/cli.js";
@@ -86,4 +87,35 @@ export function allRows(db: string): string[] {
   } finally {
     conn.close();
   }
+}
+
+export interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Record<string, unknown>;
+}
+
+/** One request with node:http, so that Host can be set freely; always connects to 127.0.0.1. */
+export function send(
+  port: number,
+  path: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: "127.0.0.1", port, path, method: options.method ?? "GET", headers: options.headers },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          text += chunk;
+        });
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text ? JSON.parse(text) : {} }),
+        );
+      },
+    );
+    req.on("error", reject);
+    req.end(options.body);
+  });
 }

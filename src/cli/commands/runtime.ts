@@ -1,9 +1,9 @@
-// `wattswarm runtime [--port 8787] [--host 127.0.0.1] [--handler <module>]` (SPEC §7, §8.2): the reference
-// executor runtime. The agent is the handler module, else an OpenAI-compatible model named by the environment,
-// else the simulated agent, labelled as such in /capabilities.
+// `wattswarm runtime [--port 8787] [--host 127.0.0.1] [--handler <module>] [--token T] [--allowed-host H]…`
+// (SPEC §7, §8.2): the reference executor runtime. The agent is the handler module, else an OpenAI-compatible
+// model named by the environment, else the simulated agent, labelled as such in /capabilities.
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import { WattswarmError } from "../../errors.js";
 import { OpenAIExecutor, type OpenAIExecutorConfig } from "../../executors/openai.js";
 import { SIM_CAPABILITIES, SimExecutor } from "../../executors/sim.js";
@@ -15,12 +15,15 @@ import {
   RuntimeError,
   type RuntimeHandler,
 } from "../../runtime/types.js";
+import { hostHeaderName, isLoopbackHost } from "../../util/http-guard.js";
 import { intOption } from "../options.js";
 
 interface RuntimeOptions {
   port: number;
   host: string;
   handler?: string;
+  token?: string;
+  allowedHost: string[];
 }
 
 /** How long in-flight requests may finish after SIGINT/SIGTERM. */
@@ -124,6 +127,18 @@ export async function runtimeHandler(
   };
 }
 
+/** `--allowed-host`: a bare name or IP (IPv6 with or without brackets), no port; repeatable. */
+function collectHost(value: string, previous: string[]): string[] {
+  const name = value
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, "$1");
+  if (hostHeaderName(name.includes(":") ? `[${name}]` : name) !== name) {
+    throw new InvalidArgumentError("expected a host name or IP address without a port");
+  }
+  return [...previous, name];
+}
+
 export function register(program: Command): void {
   program
     .command("runtime")
@@ -138,9 +153,20 @@ export function register(program: Command): void {
     )
     .option("--host <host>", "interface to listen on", "127.0.0.1")
     .option("--handler <module>", "a JS module exporting execute(request) (and optionally verify)")
+    .option(
+      "--token <token>",
+      "require Authorization: Bearer <token> except on GET /health (default: $WATTSWARM_RUNTIME_TOKEN, preferred: argv shows in ps)",
+    )
+    .option(
+      "--allowed-host <name>",
+      "a Host name served besides loopback names (repeatable; DNS rebinding guard)",
+      collectHost,
+      [],
+    )
     .action(async (o: RuntimeOptions) => {
       const { handler, label } = await runtimeHandler(o.handler, process.env);
-      const runtime = createRuntime(handler);
+      const token = o.token ?? process.env.WATTSWARM_RUNTIME_TOKEN ?? "";
+      const runtime = createRuntime(handler, { token, allowedHosts: o.allowedHost });
       let url: string;
       try {
         url = await runtime.listen(o.port, o.host);
@@ -150,7 +176,13 @@ export function register(program: Command): void {
           `cannot listen on ${o.host}:${o.port}: ${(err as Error).message}`,
         );
       }
-      process.stderr.write(`runtime: listening on ${url} (${label})\n`);
+      const auth = token === "" ? "no token" : "bearer token required";
+      process.stderr.write(`runtime: listening on ${url} (${label}; ${auth})\n`);
+      if (token === "" && !isLoopbackHost(o.host)) {
+        process.stderr.write(
+          `runtime: warning: ${o.host} is not loopback and no token is set: anyone who can reach it can use the agent (set WATTSWARM_RUNTIME_TOKEN)\n`,
+        );
+      }
       await new Promise<void>((done) => {
         const stop = (signal: string): void => {
           process.off("SIGINT", stop);
