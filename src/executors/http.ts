@@ -11,6 +11,8 @@ import {
   isPlainObject,
   parseJsonObject,
   readBodyCapped,
+  redactOutcome,
+  redactSecret,
 } from "./limits.js";
 import { combineSignals, raceAbort } from "./signals.js";
 import type { AttemptContext, ExecuteRequest, ExecutionOutcome, Executor, ExecutorCheck } from "./types.js";
@@ -36,6 +38,12 @@ export const CAPABILITIES_TTL_MS = 60_000;
 export const PROBE_TIMEOUT_MS = 10_000;
 
 type Fetched<T> = { ok: true; value: T } | { ok: false; failure: AttemptFailure };
+
+interface Auth {
+  headers: Record<string, string>;
+  /** The bearer token, kept to redact it from every error text an attempt or a check produces. */
+  token?: string | undefined;
+}
 
 interface CapabilitiesEntry {
   fetchedAt: number;
@@ -86,16 +94,26 @@ export class HttpExecutor implements Executor {
     ctx: AttemptContext,
     signal: AbortSignal,
   ): Promise<ExecutionOutcome> {
-    const auth = this.authHeaders();
+    const auth = this.auth();
     if (!auth.ok) return auth.failure;
+    // A runtime that echoes the Authorization header in an error body must not get the token stored.
+    return redactOutcome(await this.attempt(request, ctx, auth.value, signal), auth.value.token);
+  }
+
+  private async attempt(
+    request: ExecuteRequest,
+    ctx: AttemptContext,
+    auth: Auth,
+    signal: AbortSignal,
+  ): Promise<ExecutionOutcome> {
     const call = combineSignals([signal], this.config.timeout_ms);
     let source = this.source("/capabilities");
     try {
-      const incompatible = await this.checkCapabilities(request, auth.value, call.signal);
+      const incompatible = await this.checkCapabilities(request, auth, call.signal);
       if (incompatible) return incompatible;
 
       const headers: Record<string, string> = {
-        ...auth.value,
+        ...auth.headers,
         "content-type": "application/json",
         accept: "application/json",
         "idempotency-key": request.attempt_id,
@@ -125,10 +143,11 @@ export class HttpExecutor implements Executor {
     const problems: string[] = [];
     let health = "unknown";
     let capabilities: JsonObject | null = null;
+    const auth = this.auth();
+    const token = auth.ok ? auth.value.token : undefined;
     try {
-      const auth = this.authHeaders();
       if (!auth.ok) problems.push(auth.failure.error);
-      const headers = { ...(auth.ok ? auth.value : {}), accept: "application/json" };
+      const headers = { ...(auth.ok ? auth.value.headers : {}), accept: "application/json" };
       try {
         const res = await fetch(`${this.baseUrl}/health`, { headers, signal: call.signal });
         await res.body?.cancel().catch(() => {});
@@ -139,7 +158,7 @@ export class HttpExecutor implements Executor {
         problems.push(classifyFetchError(err, this.source("/health")).error);
       }
       if (health !== "unreachable") {
-        const fetched = await this.fetchCapabilities(headers, call.signal);
+        const fetched = await this.fetchCapabilities({ headers, token }, call.signal);
         if (fetched.ok) capabilities = fetched.value.caps;
         else problems.push(fetched.failure.error);
       }
@@ -149,7 +168,7 @@ export class HttpExecutor implements Executor {
       call.dispose();
     }
     const result: ExecutorCheck = { ok: problems.length === 0, health, capabilities };
-    if (problems.length > 0) result.error = problems.join("; ");
+    if (problems.length > 0) result.error = redactSecret(problems.join("; "), token);
     return result;
   }
 
@@ -166,10 +185,10 @@ export class HttpExecutor implements Executor {
     );
   }
 
-  private authHeaders(): Fetched<Record<string, string>> {
+  private auth(): Fetched<Auth> {
     const headers: Record<string, string> = { ...this.config.headers };
     const envName = this.config.bearer_env;
-    if (envName === undefined) return { ok: true, value: headers };
+    if (envName === undefined) return { ok: true, value: { headers } };
     const token = process.env[envName];
     if (token === undefined || token === "") {
       const message = `env var ${envName} (bearer_env of executor ${this.name}) is not set on this worker`;
@@ -178,15 +197,15 @@ export class HttpExecutor implements Executor {
     // Lower-case so it replaces, rather than joins, any same-named custom header.
     for (const key of Object.keys(headers)) if (key.toLowerCase() === "authorization") delete headers[key];
     headers.authorization = `Bearer ${token}`;
-    return { ok: true, value: headers };
+    return { ok: true, value: { headers, token } };
   }
 
   private async checkCapabilities(
     request: ExecuteRequest,
-    headers: Record<string, string>,
+    auth: Auth,
     signal: AbortSignal,
   ): Promise<AttemptFailure | null> {
-    const entry = await this.cachedCapabilities(headers, signal);
+    const entry = await this.cachedCapabilities(auth, signal);
     if (!entry.ok) return entry.failure;
     const caps = entry.value.caps;
     if (!caps) return null;
@@ -207,10 +226,7 @@ export class HttpExecutor implements Executor {
     return null;
   }
 
-  private async cachedCapabilities(
-    headers: Record<string, string>,
-    signal: AbortSignal,
-  ): Promise<Fetched<CapabilitiesEntry>> {
+  private async cachedCapabilities(auth: Auth, signal: AbortSignal): Promise<Fetched<CapabilitiesEntry>> {
     const cached = capabilitiesCache.get(this.baseUrl);
     if (cached && this.now() - cached.fetchedAt < CAPABILITIES_TTL_MS) return { ok: true, value: cached };
     let pending = capabilitiesInflight.get(this.baseUrl);
@@ -218,7 +234,8 @@ export class HttpExecutor implements Executor {
       // The shared probe has its own timeout, not this attempt's signal: one cancelled attempt must not fail
       // the probe that other attempts are waiting on.
       const probe = combineSignals([], this.config.timeout_ms ?? PROBE_TIMEOUT_MS);
-      pending = this.fetchCapabilities({ ...headers, accept: "application/json" }, probe.signal)
+      const headers = { ...auth.headers, accept: "application/json" };
+      pending = this.fetchCapabilities({ headers, token: auth.token }, probe.signal)
         .then((fetched) => {
           // Cached here, not by a waiter: a probe that outlives every attempt awaiting it still counts.
           if (fetched.ok) capabilitiesCache.set(this.baseUrl, fetched.value);
@@ -235,8 +252,16 @@ export class HttpExecutor implements Executor {
     return result;
   }
 
-  /** Never throws. */
-  private async fetchCapabilities(
+  /**
+   * Never throws. A failure is redacted here, with the token of the executor that probed: the probe is shared
+   * by every executor pointing at the runtime, and another one's attempt would only redact its own token.
+   */
+  private async fetchCapabilities(auth: Auth, signal: AbortSignal): Promise<Fetched<CapabilitiesEntry>> {
+    const fetched = await this.probeCapabilities(auth.headers, signal);
+    return fetched.ok ? fetched : { ok: false, failure: redactOutcome(fetched.failure, auth.token) };
+  }
+
+  private async probeCapabilities(
     headers: Record<string, string>,
     signal: AbortSignal,
   ): Promise<Fetched<CapabilitiesEntry>> {

@@ -197,6 +197,36 @@ export function cutErrorText(text: string, maxBytes = ERROR_TEXT_LIMIT_BYTES): s
   return bytes.subarray(0, end).toString("utf8") + ellipsis;
 }
 
+/** Shorter secrets are not searched for: "***" for every "ab" would mangle a message more than it protects. */
+const MIN_REDACTED_SECRET_CHARS = 4;
+
+/** `text` with every occurrence of `secret` replaced by `***`. */
+export function redactSecret(text: string, secret: string | undefined): string {
+  if (!secret || secret.length < MIN_REDACTED_SECRET_CHARS || !text.includes(secret)) return text;
+  return text.split(secret).join("***");
+}
+
+function redactJson(value: JsonValue, secret: string): JsonValue {
+  if (typeof value === "string") return redactSecret(value, secret);
+  if (Array.isArray(value)) return value.map((v) => redactJson(v, secret));
+  if (isPlainObject(value)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactJson(v, secret)]));
+  }
+  return value;
+}
+
+/**
+ * Belt and braces: a server that echoes a credential (the bearer token, the API key) in an error body must not
+ * get it into the database. A failure's error and details are redacted; a successful response is the agent's
+ * output and is kept as it is.
+ */
+export function redactOutcome<T extends ExecutionOutcome>(outcome: T, secret: string | undefined): T {
+  if (outcome.ok || !secret || secret.length < MIN_REDACTED_SECRET_CHARS) return outcome;
+  const redacted: AttemptFailure = { ...outcome, error: redactSecret(outcome.error, secret) };
+  if (outcome.details !== undefined) redacted.details = redactJson(outcome.details, secret);
+  return redacted as T;
+}
+
 /** Retry-After as delta-seconds or an HTTP-date, in ms from `nowMs`, clamped to [0, 10 min]; else undefined. */
 export function parseRetryAfter(
   headerValue: string | null | undefined,

@@ -3,7 +3,6 @@
 // key is read from the named env var at call time and never leaves the request header.
 import type { JsonObject, JsonValue } from "../spec/types.js";
 import {
-  type AttemptFailure,
   classifyFetchError,
   commonConfigProblems,
   ENV_VAR_NAME,
@@ -13,6 +12,8 @@ import {
   parseJsonObject,
   readBodyCapped,
   readBodyPrefix,
+  redactOutcome,
+  redactSecret,
 } from "./limits.js";
 import { buildChatMessages, decisionOptions, parseModelOutput } from "./llm-prompt.js";
 import { combineSignals } from "./signals.js";
@@ -111,16 +112,14 @@ export class OpenAIExecutor implements Executor {
     }
     const call = combineSignals([signal], this.config.timeout_ms);
     try {
-      const outcome = await this.complete(request, key || undefined, call.signal);
-      return key ? redact(outcome, key) : outcome;
+      return redactOutcome(await this.complete(request, key || undefined, call.signal), key);
     } catch (err) {
       if (signal.aborted) return failure("TIMEOUT", true, "aborted");
       if (call.signal.aborted) {
         const message = `TIMEOUT: model gave no answer within ${this.config.timeout_ms} ms (executor timeout_ms, ${this.where()})`;
         return failure("TIMEOUT", true, message);
       }
-      const outcome = classifyFetchError(err, this.where());
-      return key ? redact(outcome, key) : outcome;
+      return redactOutcome(classifyFetchError(err, this.where()), key);
     } finally {
       call.dispose();
     }
@@ -154,7 +153,7 @@ export class OpenAIExecutor implements Executor {
       problems.push(classifyFetchError(err, this.where()).error);
     }
     const result: ExecutorCheck = { ok: problems.length === 0, health, capabilities };
-    if (problems.length > 0) result.error = problems.join("; ");
+    if (problems.length > 0) result.error = redactSecret(problems.join("; "), key);
     return result;
   }
 
@@ -234,10 +233,4 @@ export class OpenAIExecutor implements Executor {
       },
     };
   }
-}
-
-/** Belt and braces: a server that echoes the key in an error body must not get it into the database. */
-function redact(outcome: ExecutionOutcome, key: string): ExecutionOutcome {
-  if (outcome.ok || key.length < 4 || !outcome.error.includes(key)) return outcome;
-  return { ...outcome, error: outcome.error.split(key).join("***") } satisfies AttemptFailure;
 }

@@ -4,6 +4,7 @@ import { CommandExecutor, type CommandExecutorConfig, validateCommandConfig } fr
 import { HttpExecutor, type HttpExecutorConfig } from "./http.js";
 import { commonConfigProblems, ENV_VAR_NAME, isPlainObject, MAX_EXECUTOR_TIMEOUT_MS } from "./limits.js";
 import { OpenAIExecutor, type OpenAIExecutorConfig, validateOpenAIConfig } from "./openai.js";
+import { kernelSecretProblem, secretEnvRefs } from "./secrets.js";
 import { SimExecutor, validateSimOptions } from "./sim.js";
 import { EXECUTOR_KINDS, type Executor, type ExecutorConfigRecord, type ExecutorKind } from "./types.js";
 
@@ -12,16 +13,27 @@ export interface CreateExecutorOptions {
 }
 
 const HTTP_KEYS = ["url", "headers", "bearer_env", "verify", "timeout_ms"] as const;
-/** Headers the protocol sets itself, and credentials, which belong in an env var (bearer_env), not in config. */
-const RESERVED_HEADERS = new Set([
+/** Headers the protocol sets itself. */
+const PROTOCOL_HEADERS = new Set([
   "content-type",
   "idempotency-key",
   "x-wattswarm-deadline-ms",
-  "authorization",
-  "proxy-authorization",
   "content-length",
   "host",
 ]);
+/**
+ * Credentials: a config is stored in the database and shown by GET /api/executors, so a secret belongs in an
+ * env var (bearer_env), never in a header value.
+ */
+const CREDENTIAL_HEADERS = new Set([
+  "authorization",
+  "proxy-authorization",
+  "cookie",
+  "set-cookie",
+  "x-api-key",
+  "api-key",
+]);
+const CREDENTIAL_HEADER_WORD = /(^|-)(token|secret|password|api-?key|auth|authorization)($|-)/i;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 export const MAX_HTTP_TIMEOUT_MS = MAX_EXECUTOR_TIMEOUT_MS;
 
@@ -57,12 +69,10 @@ function validateHttpConfig(config: JsonObject): string[] {
     } else {
       for (const [name, value] of Object.entries(config.headers)) {
         if (!HEADER_NAME.test(name)) problems.push(`headers.${name}: not a valid header name`);
-        else if (RESERVED_HEADERS.has(name.toLowerCase())) {
-          const why = name.toLowerCase().includes("authorization")
-            ? "secrets are not stored in config; use bearer_env"
-            : "set by the executor";
-          problems.push(`headers.${name}: reserved (${why})`);
-        }
+        else if (PROTOCOL_HEADERS.has(name.toLowerCase()))
+          problems.push(`headers.${name}: reserved (set by the executor)`);
+        else if (CREDENTIAL_HEADERS.has(name.toLowerCase()) || CREDENTIAL_HEADER_WORD.test(name))
+          problems.push(`headers.${name}: reserved (secrets are not stored in config; use bearer_env)`);
         if (typeof value !== "string") problems.push(`headers.${name}: value must be a string`);
         else if (/[\r\n\0]/.test(value))
           problems.push(`headers.${name}: value must not contain CR, LF or NUL`);
@@ -80,13 +90,8 @@ function validateHttpConfig(config: JsonObject): string[] {
   return problems;
 }
 
-/** Every problem with a config for `kind`, one line each (`key: rule`); empty when it can be registered. */
-export function validateExecutorConfig(kind: string, config: JsonValue): string[] {
-  const known: readonly string[] = EXECUTOR_KINDS;
-  if (!known.includes(kind))
-    return [`kind: unknown executor kind "${kind}" (expected one of ${EXECUTOR_KINDS.join(", ")})`];
-  if (!isPlainObject(config)) return ["config: must be an object"];
-  switch (kind as ExecutorKind) {
+function kindProblems(kind: ExecutorKind, config: JsonObject): string[] {
+  switch (kind) {
     case "http":
       return validateHttpConfig(config);
     case "command":
@@ -96,6 +101,23 @@ export function validateExecutorConfig(kind: string, config: JsonValue): string[
     case "sim":
       return validateSimOptions(config);
   }
+}
+
+/**
+ * Every problem with a config for `kind`, one line each (`key: rule`); empty when it can be registered.
+ * WattSwarm's own secrets (KERNEL_SECRET_ENV) are refused as env-var names here, for every caller.
+ */
+export function validateExecutorConfig(kind: string, config: JsonValue): string[] {
+  const known: readonly string[] = EXECUTOR_KINDS;
+  if (!known.includes(kind))
+    return [`kind: unknown executor kind "${kind}" (expected one of ${EXECUTOR_KINDS.join(", ")})`];
+  if (!isPlainObject(config)) return ["config: must be an object"];
+  const problems = kindProblems(kind as ExecutorKind, config);
+  for (const ref of secretEnvRefs(kind, config)) {
+    const kernel = kernelSecretProblem(ref);
+    if (kernel) problems.push(kernel);
+  }
+  return problems;
 }
 
 /** Throws when the stored config is invalid: an operator error. */

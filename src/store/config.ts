@@ -109,18 +109,27 @@ function resolveDbPath(path: string, cwd: string): string {
   return resolve(cwd, path);
 }
 
-/** The URL with its password (and any `password` query parameter) removed, for logs and error messages. */
+/**
+ * Query parameters of a libpq URL that hold secrets: the password and the passphrase of the client key.
+ * `sslkey`, `sslcert` and `passfile` are paths, kept because they help to read an error.
+ */
+const SECRET_URL_PARAMS = new Set(["password", "sslpassword"]);
+
+/** The URL with its password (and `password`/`sslpassword` query parameters) removed, for logs and errors. */
 export function redactUrl(url: string): string {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
     // Not a URL we can parse: still never echo what looks like credentials.
-    return url.replace(/\/\/([^/@:]*):[^/@]*@/, "//$1@");
+    return url
+      .replace(/\/\/([^/@:]*):[^/@]*@/, "//$1@")
+      .replace(/([?&])(ssl)?password=[^&#]*&?/gi, "$1")
+      .replace(/[?&]$/, "");
   }
   parsed.password = "";
   for (const key of [...parsed.searchParams.keys()]) {
-    if (key.toLowerCase() === "password") parsed.searchParams.delete(key);
+    if (SECRET_URL_PARAMS.has(key.toLowerCase())) parsed.searchParams.delete(key);
   }
   return parsed.toString();
 }

@@ -64,6 +64,11 @@ describe("executors add --command / --openai", () => {
     [["x", "--env", "A", "--url", "http://h"], /--env applies only to command executors, not http/],
     [["x", "--model", "m", "--command", "node"], /--model applies only to openai executors, not command/],
     [["x", "--env", "1BAD", "--command", "node"], /env: "1BAD" must be NAME or NAME=value/],
+    [
+      ["x", "--url", "http://h", "--bearer-env", "WATTSWARM_API_TOKEN"],
+      /bearer_env: WATTSWARM_API_TOKEN is WattSwarm's own secret and cannot be sent to an executor/,
+    ],
+    [["x", "--url", "http://h", "--header", "X-Api-Key=k"], /headers\.X-Api-Key: reserved .*use bearer_env/],
   ])("usage error for %j", async (args, message) => {
     const res = await ws(tempDb(), ["executors", "add", ...args]);
     expect(res.code).toBe(2);

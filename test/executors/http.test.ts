@@ -3,6 +3,7 @@ import { CAPABILITIES_TTL_MS, HttpExecutor, type HttpExecutorConfig } from "../.
 import { runAttempt } from "../../src/executors/run-attempt.js";
 import type { ExecutionOutcome } from "../../src/executors/types.js";
 import {
+  type Handler,
   startTestRuntime,
   type TestRuntime,
   type TestRuntimeOptions,
@@ -74,6 +75,76 @@ describe("http executor: the request", () => {
       expect(missing.error).not.toContain("s3cret");
     } finally {
       delete process.env.WS_TEST_RT_TOKEN;
+    }
+  });
+});
+
+describe("http executor: the bearer token never reaches a stored error", () => {
+  const TOKEN = "tok-echoed-3cr3t";
+  const echo: Handler = (_body, req) => ({ status: 500, body: `denied for ${req.headers.authorization}` });
+  const withToken = async <T>(names: Record<string, string>, fn: () => Promise<T>): Promise<T> => {
+    Object.assign(process.env, names);
+    try {
+      return await fn();
+    } finally {
+      for (const name of Object.keys(names)) delete process.env[name];
+    }
+  };
+
+  it("redacts it from /execute, /capabilities and /verify error bodies", async () => {
+    await withToken({ WS_TEST_RT_TOKEN: TOKEN }, async () => {
+      for (const [options, path] of [
+        [{ execute: echo }, "/execute"],
+        [{ capabilities: echo }, "/capabilities"],
+        [{ verify: echo }, "/verify"],
+      ] as const) {
+        const rt = await runtime(options);
+        const outcome = failed(await executeOnce(rt, { bearer_env: "WS_TEST_RT_TOKEN", verify: true }));
+        expect(rt.requestsTo(path)[0]?.headers.authorization).toBe(`Bearer ${TOKEN}`);
+        expect(outcome).toMatchObject({ code: "HTTP_5XX", retryable: true });
+        expect(outcome.error).toBe(`runtime ${path} status: 500 (${rt.url}): denied for Bearer ***`);
+      }
+    });
+  });
+
+  it("redacts it from a verify verdict's reason codes, in the error and the details", async () => {
+    const rt = await runtime({
+      verify: (_body, req) => ({
+        body: { passed: false, reason_codes: [`bad ${req.headers.authorization}`] },
+      }),
+    });
+    const outcome = await withToken({ WS_TEST_RT_TOKEN: TOKEN }, () =>
+      executeOnce(rt, { bearer_env: "WS_TEST_RT_TOKEN", verify: true }),
+    );
+    expect(JSON.stringify(outcome)).not.toContain(TOKEN);
+    expect(outcome).toMatchObject({
+      code: "VERIFY_FAILED",
+      error: "verify failed: bad Bearer ***",
+      details: { reason_codes: ["bad Bearer ***"] },
+    });
+  });
+
+  it("redacts it from check()", async () => {
+    const rt = await runtime({ capabilities: echo });
+    const checked = await withToken({ WS_TEST_RT_TOKEN: TOKEN }, () =>
+      executor({ url: rt.url, bearer_env: "WS_TEST_RT_TOKEN" }).check(),
+    );
+    expect(checked).toMatchObject({ ok: false, health: "ok" });
+    expect(checked.error).toBe(`runtime /capabilities status: 500 (${rt.url}): denied for Bearer ***`);
+  });
+
+  it("redacts the prober's token from a shared /capabilities failure another executor waits on", async () => {
+    const rt = await runtime({ capabilities: async (body, req) => ({ ...echo(body, req), delayMs: 50 }) });
+    const outcomes = await withToken({ WS_TEST_TOKEN_A: `${TOKEN}-a`, WS_TEST_TOKEN_B: `${TOKEN}-b` }, () =>
+      Promise.all(
+        ["WS_TEST_TOKEN_A", "WS_TEST_TOKEN_B"].map((bearer_env) => executeOnce(rt, { bearer_env })),
+      ),
+    );
+    expect(rt.requestsTo("/capabilities")).toHaveLength(1);
+    for (const outcome of outcomes) {
+      expect(failed(outcome).error).toBe(
+        `runtime /capabilities status: 500 (${rt.url}): denied for Bearer ***`,
+      );
     }
   });
 });

@@ -93,3 +93,58 @@ describe("validateExecutorConfig", () => {
     expect(validateExecutorConfig("grpc", {})[0]).toMatch(/unknown executor kind "grpc"/);
   });
 });
+
+describe("http headers: no credentials in config", () => {
+  const problems = (headers: Record<string, string>) =>
+    validateExecutorConfig("http", { url: "http://127.0.0.1:8787", headers });
+  const refused = (name: string) =>
+    `headers.${name}: reserved (secrets are not stored in config; use bearer_env)`;
+
+  it("refuses credential headers by name, whatever the case", () => {
+    for (const name of [
+      "Authorization",
+      "proxy-authorization",
+      "Cookie",
+      "set-cookie",
+      "X-API-Key",
+      "api-key",
+    ]) {
+      expect(problems({ [name]: "v" })).toEqual([refused(name)]);
+    }
+  });
+
+  it("refuses names that look like credentials", () => {
+    for (const name of [
+      "x-auth-token",
+      "X-Access-Token",
+      "private-token",
+      "x-client-secret",
+      "x-password",
+      "x-apikey",
+      "x-goog-api-key",
+      "auth",
+      "x-amz-security-token",
+      "x-authorization",
+    ]) {
+      expect(problems({ [name]: "v" })).toEqual([refused(name)]);
+    }
+  });
+
+  it("keeps ordinary headers, including words that only contain a credential word", () => {
+    expect(
+      problems({
+        "x-team": "blue",
+        "x-author": "me",
+        "x-tokenizer": "bpe",
+        "user-agent": "ws",
+        accept: "*/*",
+      }),
+    ).toEqual([]);
+  });
+
+  it("still names headers the executor sets itself", () => {
+    expect(problems({ "Content-Type": "text/plain" })).toEqual([
+      "headers.Content-Type: reserved (set by the executor)",
+    ]);
+  });
+});

@@ -154,8 +154,18 @@ describe("redactUrl", () => {
     expect(redactUrl("postgres://h/d")).toBe("postgres://h/d");
   });
 
+  it("drops password and sslpassword query parameters in any case, keeping paths such as sslkey", () => {
+    expect(
+      redactUrl("postgres://u@h/d?sslmode=verify-full&SSLPassword=k3y&sslkey=/etc/ws/client.key&PASSWORD=pw"),
+    ).toBe("postgres://u@h/d?sslmode=verify-full&sslkey=%2Fetc%2Fws%2Fclient.key");
+  });
+
   it("still hides credentials in something that is not a URL", () => {
     expect(redactUrl("postgres://u:p w@h/d")).not.toContain("p w");
+    const odd = redactUrl("postgres://u:p w@h/d?sslmode=require&sslpassword=k3y&Password=pw");
+    expect(odd).not.toContain("k3y");
+    expect(odd).not.toContain("pw");
+    expect(odd).toBe("postgres://u@h/d?sslmode=require");
   });
 
   it("describeStoreConfig notes DATABASE_URL as the source", () => {
