@@ -9,7 +9,6 @@ import { DEFAULT_API_KEY_ENV } from "./openai.js";
 /** WattSwarm's own secrets: never an executor's, whoever registers it (CLI or API). */
 export const KERNEL_SECRET_ENV: ReadonlySet<string> = new Set([
   "WATTSWARM_API_TOKEN",
-  "WATTSWARM_RUNTIME_TOKEN",
   "WATTSWARM_PG_URL",
   "WATTSWARM_TEST_PG_URL",
   "DATABASE_URL",

@@ -3,7 +3,8 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { formatPath } from "../spec/issues.js";
 import { LIMITS } from "../spec/schema.js";
-import { checkAuth } from "./auth.js";
+import { hostPolicy, isJsonContentType } from "../util/http-guard.js";
+import { checkAuth, checkBrowserOrigin, isAuthorized } from "./auth.js";
 import { defaultConsoleDir, mountConsoleAssets } from "./console.js";
 import type { ServerDeps } from "./deps.js";
 import { ApiError, errorBody, toApiError } from "./errors.js";
@@ -12,6 +13,7 @@ import { executorRoutes } from "./routes/executors.js";
 import { legacyRoutes } from "./routes/legacy.js";
 import { runRoutes } from "./routes/runs.js";
 import { systemRoutes } from "./routes/system.js";
+import { StreamLimiter, type StreamLimits } from "./sse.js";
 import type { ApiStore } from "./store.js";
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -27,7 +29,30 @@ export interface AppOptions {
   logError?: (message: string) => void;
   /** The built web console served at `/` and `/assets/*`; default dist/console of this package. */
   consoleDir?: string;
+  /**
+   * The address the server listens on (default 127.0.0.1). Bound to loopback, requests must name a loopback
+   * host or one of `allowedHosts` (DNS rebinding); bound elsewhere, any Host unless `allowedHosts` is given.
+   */
+  bindHost?: string;
+  /** Host names accepted besides loopback ones (`serve --allowed-host`). */
+  allowedHosts?: readonly string[];
+  /** `command` executors through the API: false (default), true, or the programs allowed as argv[0]. */
+  allowCommandExecutors?: boolean | readonly string[];
+  /** Env var names, besides WATTSWARM_SECRET_*, that executors registered through the API may read. */
+  secretEnv?: readonly string[];
+  /** Caps on open event streams. */
+  sse?: StreamLimits;
 }
+
+/** Sent with every answer: no sniffing, no framing; the console's page may load only its own bundles. */
+const SECURITY_HEADERS: Record<string, string> = {
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+  "content-security-policy":
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+};
 
 /**
  * Bodies nested deeper than this are refused before any schema walks them (zod recurses, and a 1 MiB body can
@@ -101,28 +126,59 @@ export function buildApp(store: ApiStore, options: AppOptions = {}): FastifyInst
   });
   const closing = new AbortController();
   const consoleDir = options.consoleDir ?? defaultConsoleDir();
-  const deps: ServerDeps = { store, closing: closing.signal, startedAt: new Date(), consoleDir };
+  const deps: ServerDeps = {
+    store,
+    closing: closing.signal,
+    startedAt: new Date(),
+    consoleDir,
+    streams: new StreamLimiter(options.sse),
+    executorPolicy: {
+      allowCommand: options.allowCommandExecutors ?? false,
+      secretEnv: options.secretEnv ?? [],
+    },
+    isAuthorized: (req) => isAuthorized(req, token),
+  };
+  const hosts = hostPolicy(options.bindHost ?? DEFAULT_HOST, options.allowedHosts ?? []);
 
-  // Any content type is read as JSON, so `curl -d @run-spec.json` works without a header.
+  // Only JSON bodies are read (application/json or application/*+json): a form or text/plain post, which a web
+  // page can send cross-site without a preflight, gets 415. A POST without a body needs no content type.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser("*", { parseAs: "string" }, (_req, text, done) => {
+  const parseJson = (
+    _req: FastifyRequest,
+    text: string | Buffer,
+    done: (err: Error | null, body?: unknown) => void,
+  ) => {
     try {
       done(null, parseJsonBody(String(text)));
     } catch (err) {
       done(err as Error, undefined);
     }
-  });
+  };
+  app.addContentTypeParser("application/json", { parseAs: "string" }, parseJson);
+  app.addContentTypeParser(/^application\/[a-z0-9.!#$&^_-]+\+json$/i, { parseAs: "string" }, parseJson);
 
   const reportInternal = (err: unknown, req: FastifyRequest) =>
     logError(
       `${req.method} ${req.url.split("?")[0]}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
     );
 
-  app.addHook("onRequest", async (req) => checkAuth(req, token));
+  app.addHook("onRequest", async (req, reply) => {
+    reply.headers(SECURITY_HEADERS);
+    checkBrowserOrigin(req, hosts);
+    checkAuth(req, token);
+    const type = req.headers["content-type"];
+    if (type !== undefined && !isJsonContentType(type) && req.method !== "GET" && req.method !== "HEAD")
+      throw new ApiError(
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+        `request bodies must be JSON: Content-Type ${JSON.stringify(type.slice(0, 100))} is not application/json`,
+      );
+  });
   app.setErrorHandler((err, req, reply) => {
     const { error, internal } = toApiError(err);
     if (internal) reportInternal(err, req);
     if (error.status === 401) reply.header("www-authenticate", 'Bearer realm="wattswarm"');
+    if (error.headers) reply.headers(error.headers);
     return reply.code(error.status).send(errorBody(error));
   });
   app.setNotFoundHandler((req, reply) =>

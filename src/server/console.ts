@@ -44,7 +44,7 @@ export function mountConsoleAssets(app: FastifyInstance, dir: string): void {
   const root = resolve(dir, "assets");
   const notFound = (url: string) =>
     errorBody(new ApiError(404, "NOT_FOUND", `no route GET ${url.split("?")[0]}`));
-  app.get("/assets/*", async (req, reply) => {
+  app.get("/assets/*", { config: { wattswarmPublic: true } }, async (req, reply) => {
     const rel = (req.params as { "*"?: string })["*"] ?? "";
     const file = resolve(root, rel);
     const type = CONTENT_TYPES[extname(file)];

@@ -10,6 +10,9 @@ export type ApiErrorCode =
   | "NOT_FOUND"
   | "BODY_TOO_LARGE"
   | "BAD_REQUEST"
+  | "FORBIDDEN"
+  | "UNSUPPORTED_MEDIA_TYPE"
+  | "TOO_MANY_STREAMS"
   | "NOT_IMPLEMENTED";
 
 export class ApiError extends Error {
@@ -18,6 +21,8 @@ export class ApiError extends Error {
     readonly code: ApiErrorCode,
     message: string,
     readonly details?: ValidationIssue[],
+    /** Response headers that go with the error (Retry-After). */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
     this.name = "ApiError";
@@ -49,6 +54,12 @@ function frameworkError(err: unknown): ApiError | null {
     return null;
   if (e.statusCode === 413)
     return new ApiError(413, "BODY_TOO_LARGE", "request body is larger than 1 MiB (1048576 bytes)");
+  if (e.statusCode === 415)
+    return new ApiError(
+      415,
+      "UNSUPPORTED_MEDIA_TYPE",
+      "request bodies must be JSON: send Content-Type: application/json",
+    );
   if (e.statusCode >= 400 && e.statusCode < 500)
     return new ApiError(e.statusCode, "BAD_REQUEST", String(e.message ?? "bad request"));
   return null;

@@ -34,8 +34,10 @@ export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
   response?: z.ZodType;
   /** Content type of a 2xx response (default application/json). */
   produces?: string;
-  /** False for /api/health and /metrics (SPEC §10); default true. */
+  /** False for the public routes (`/`, /api/health, /metrics: SPEC §10); default true (deny by default). */
   auth?: boolean;
+  /** The SSE stream: the token may also come as `?access_token=` (EventSource cannot set headers). */
+  queryToken?: boolean;
   /** The original's `/api/run/*` routes: every error is 400 `{ok: false, error: "<message>"}`. */
   legacy?: boolean;
   handler(ctx: RouteContext<P, Q, B>): Promise<unknown>;
@@ -70,6 +72,7 @@ export function mountRoutes(
     app.route({
       method: def.method,
       url: def.url,
+      config: { wattswarmPublic: def.auth === false, wattswarmQueryToken: def.queryToken === true },
       handler: async (req, reply) => {
         try {
           const params = parsePart(def.params, req.params, "params");

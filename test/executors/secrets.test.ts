@@ -103,7 +103,6 @@ describe("kernel secrets in validateExecutorConfig (every path, CLI too)", () =>
       "PGPASSWORD",
       "WATTSWARM_API_TOKEN",
       "WATTSWARM_PG_URL",
-      "WATTSWARM_RUNTIME_TOKEN",
       "WATTSWARM_TEST_PG_URL",
     ]);
   });
@@ -121,7 +120,7 @@ describe("kernel secrets in validateExecutorConfig (every path, CLI too)", () =>
   });
 
   it("compares names ignoring case, as Windows reads the environment", () => {
-    expect(isKernelSecretEnv("wattswarm_runtime_token")).toBe(true);
+    expect(isKernelSecretEnv("wattswarm_api_token")).toBe(true);
     expect(isKernelSecretEnv("WATTSWARM_SECRET_X")).toBe(false);
     expect(validateExecutorConfig("http", { url: URL, bearer_env: "Wattswarm_Api_Token" })).toHaveLength(1);
   });

@@ -31,7 +31,7 @@ const PG_URL = "postgres://postgres:postgres@postgres:5432/wattswarm";
 describe("docker-compose.yml", () => {
   it("has PostgreSQL on host port 55432 with user/password postgres, database wattswarm and a health check", () => {
     const pg = service("postgres");
-    expect(pg.ports).toContain("55432:5432");
+    expect(pg.ports).toContain("127.0.0.1:55432:5432");
     expect(pg.environment).toMatchObject({
       POSTGRES_USER: "postgres",
       POSTGRES_PASSWORD: "postgres",
@@ -45,13 +45,30 @@ describe("docker-compose.yml", () => {
     expect(service("init").depends_on?.postgres?.condition).toBe("service_healthy");
     expect(service("init").environment?.WATTSWARM_RUNTIME_URL).toBe("http://runtime:8787");
     expect(service("worker").command).toEqual(["run", "worker", "--concurrency", "16"]);
-    expect(service("api").command).toEqual(["serve", "--host", "0.0.0.0", "--port", "7788"]);
-    expect(service("api").ports).toContain("7788:7788");
+    expect(service("api").command).toEqual([
+      "serve",
+      "--host",
+      "0.0.0.0",
+      "--port",
+      "7788",
+      "--generate-token",
+    ]);
+    expect(service("api").ports).toContain("127.0.0.1:7788:7788");
     expect(service("runtime").command).toEqual(["runtime", "--host", "0.0.0.0", "--port", "8787"]);
     for (const name of ["init", "worker", "api"]) {
       expect(service(name).environment?.WATTSWARM_PG_URL).toBe(PG_URL);
       expect(service(name).depends_on).toBeDefined();
     }
+  });
+
+  it("is safe by default: ports on loopback only, the API behind a token (given or generated)", () => {
+    for (const [name, s] of Object.entries(services)) {
+      for (const port of s.ports ?? [])
+        expect({ name, port }).toEqual({ name, port: expect.stringMatching(/^127\.0\.0\.1:/) });
+    }
+    expect(service("api").environment?.WATTSWARM_API_TOKEN).toBe(["$", "{WATTSWARM_API_TOKEN:-}"].join(""));
+    expect(service("api").command).toContain("--generate-token");
+    expect(service("api").command).not.toContain("--insecure-no-token");
   });
 
   it.skipIf(!cliIsBuilt())("every service command is a valid wattswarm command line", async () => {

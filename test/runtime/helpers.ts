@@ -43,7 +43,8 @@ export function startCliRuntime(
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  // "close", not "exit": stderr is read to its end before a test looks at it.
+  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`runtime did not start: ${stderr}`)), 10_000);
     child.on("exit", () => reject(new Error(`runtime exited early: ${stderr}`)));

@@ -26,13 +26,14 @@ describeServer("HTTP API", (suite) => {
     const conflict = await s.call("/api/runs", { method: "POST", json: simSpec("r-1", 2) });
     expect(conflict.status).toBe(409);
     expect(conflict.body.error.code).toBe("RUN_EXISTS");
-    // No content-type header at all (curl -d): still read as JSON.
+    // A body that is not declared JSON (fetch's text/plain, curl -d's form type) is refused: a web page can
+    // send those cross-site without a preflight (test/server/security.test.ts).
     const raw = await fetch(`${s.url}/api/runs?kickoff=true`, {
       method: "POST",
       body: JSON.stringify(simSpec("r-4")),
     });
-    expect(raw.status).toBe(201);
-    expect(await raw.json()).toMatchObject({ kicked_off: true });
+    expect(raw.status).toBe(415);
+    expect(await raw.json()).toMatchObject({ error: { code: "UNSUPPORTED_MEDIA_TYPE" } });
   });
 
   it("400 for an invalid spec lists every issue with its path; 400 for non-JSON and a bad envelope", async () => {

@@ -1,7 +1,7 @@
 // A real `serve` app on a random port over a real store: PostgreSQL (a schema per store, skipped without a
 // server) and SQLite (a temp file per store).
 import { afterAll, describe } from "vitest";
-import { buildApp } from "../../src/server/app.js";
+import { type AppOptions, buildApp } from "../../src/server/app.js";
 import type { ApiStore } from "../../src/server/store.js";
 import { openStore } from "../../src/store/index.js";
 import { describePg } from "../support/pg.js";
@@ -21,7 +21,7 @@ export interface TestServer {
 
 export interface ServerSuite {
   kind: "pg" | "sqlite";
-  start(opts?: { token?: string }): Promise<TestServer>;
+  start(opts?: AppOptions): Promise<TestServer>;
 }
 
 const open: TestServer[] = [];
@@ -29,10 +29,10 @@ afterAll(async () => {
   for (const s of open.splice(0)) await s.close().catch(() => undefined);
 });
 
-async function startOn(store: ApiStore, token: string | undefined): Promise<TestServer> {
+async function startOn(store: ApiStore, options: AppOptions): Promise<TestServer> {
   await store.migrate();
   const errors: string[] = [];
-  const app = buildApp(store, { token, logError: (m) => errors.push(m) });
+  const app = buildApp(store, { logError: (m) => errors.push(m), ...options });
   const url = await app.listen({ port: 0, host: "127.0.0.1" });
   const server: TestServer = {
     url,
@@ -74,7 +74,7 @@ export function describeServer(name: string, fn: (suite: ServerSuite) => void): 
         start: (opts = {}) =>
           startOn(
             openStore({ kind: "postgres", url: pg.url, schema: pg.newSchema(), source: "flag" }) as ApiStore,
-            opts.token,
+            opts,
           ),
       });
     });
@@ -83,7 +83,7 @@ export function describeServer(name: string, fn: (suite: ServerSuite) => void): 
       fn({
         kind: "sqlite",
         start: (opts = {}) =>
-          startOn(openStore({ kind: "sqlite", path: tempDb(), source: "flag" }) as ApiStore, opts.token),
+          startOn(openStore({ kind: "sqlite", path: tempDb(), source: "flag" }) as ApiStore, opts),
       });
     });
   });

@@ -3,10 +3,13 @@ import { expect, it } from "vitest";
 import {
   type BackgroundCli,
   describeStores,
+  expectExit,
+  expectOneLineError,
   seedSpec,
   spawnCli,
   startWorker,
   until,
+  ws,
 } from "../e2e/helpers.js";
 
 async function listeningUrl(serve: BackgroundCli): Promise<string> {
@@ -57,5 +60,32 @@ describeStores("wattswarm serve (e2e)", (suite) => {
     expect((await serve.exited).code).toBe(0);
     expect(serve.stderr()).toContain("serve: stopped");
     await worker.exited;
+  });
+
+  it("refuses a non-loopback --host without a token (exit 2); --generate-token makes and prints one", async () => {
+    const store = suite.fresh();
+    const refused = await ws(store, ["serve", "--host", "0.0.0.0", "--port", "0"], {
+      env: { WATTSWARM_API_TOKEN: "" },
+    });
+    expectExit(refused, 2);
+    expectOneLineError(refused, /without a token.*--insecure-no-token/);
+
+    const serve = spawnCli(store, ["serve", "--host", "0.0.0.0", "--port", "0", "--generate-token"], {
+      WATTSWARM_API_TOKEN: "",
+    });
+    const port = new URL(await listeningUrl(serve)).port;
+    const token = await until(
+      () => /generated token: (\S+)/.exec(serve.stderr())?.[1],
+      15_000,
+      "the generated token",
+    );
+    expect(token.length).toBeGreaterThanOrEqual(32);
+    const url = `http://127.0.0.1:${port}`;
+    expect((await fetch(`${url}/api/runs`)).status).toBe(401);
+    expect((await fetch(`${url}/api/runs`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(
+      200,
+    );
+    serve.child.kill("SIGTERM");
+    expect((await serve.exited).code).toBe(0);
   });
 });

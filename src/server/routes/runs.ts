@@ -54,7 +54,7 @@ export function submitBodySchema(): Record<string, unknown> {
   };
 }
 
-export function runRoutes({ store, closing }: ServerDeps): RouteDef[] {
+export function runRoutes({ store, closing, streams }: ServerDeps): RouteDef[] {
   return [
     route({
       method: "POST",
@@ -138,9 +138,16 @@ export function runRoutes({ store, closing }: ServerDeps): RouteDef[] {
       params: RunIdParams,
       query: StreamQuery,
       produces: "text/event-stream",
-      responses: { 200: "the event stream", 400: "bad Last-Event-ID", ...NOT_FOUND },
+      queryToken: true,
+      responses: {
+        200: "the event stream",
+        400: "bad Last-Event-ID",
+        ...NOT_FOUND,
+        503: "too many open streams (TOO_MANY_STREAMS, with Retry-After)",
+      },
       handler: async ({ params, query, req, reply }) => {
-        await streamRunEvents(store, params.id, resumeSeq(req, query.after), reply, closing);
+        const after = resumeSeq(req, query.after);
+        await streamRunEvents(store, params.id, after, { req, reply, closing, streams });
         return reply;
       },
     }),

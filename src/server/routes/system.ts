@@ -7,7 +7,7 @@ import { openApiDocument } from "../openapi.js";
 import { type RouteDef, route } from "../route.js";
 
 export function systemRoutes(
-  { store, startedAt, consoleDir }: ServerDeps,
+  { store, startedAt, consoleDir, isAuthorized }: ServerDeps,
   allRoutes: () => readonly RouteDef[],
 ): RouteDef[] {
   return [
@@ -17,9 +17,15 @@ export function systemRoutes(
       tag: "system",
       auth: false,
       summary: "Whether the store is reachable (no token needed)",
-      responses: { 200: "{ok: true, store: {kind, description, reachable: true}}", 503: "store unreachable" },
-      handler: async ({ reply }) => {
-        const described = { kind: store.kind, description: store.describe() };
+      responses: {
+        200: "{ok: true, store: {kind, description, reachable: true}} (description only with the token)",
+        503: "store unreachable",
+      },
+      handler: async ({ req, reply }) => {
+        // Where the store lives is for operators: without the token (when one is set) only its kind is shown.
+        const described = isAuthorized(req)
+          ? { kind: store.kind, description: store.describe() }
+          : { kind: store.kind };
         try {
           await store.listExecutors();
           return { ok: true, version: packageVersion(), store: { ...described, reachable: true } };
