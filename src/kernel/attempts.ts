@@ -17,7 +17,7 @@ import type {
   StepRecord,
 } from "../store/run-port.js";
 import type { AttemptStatus } from "../store/types.js";
-import { cutText } from "../util/text.js";
+import { cutText, replaceNulDeep } from "../util/text.js";
 import { retryDelayMs } from "./backoff.js";
 import { stepEvent } from "./events.js";
 import { type SettleOutcome, settleRun, settleSteps } from "./settle.js";
@@ -108,7 +108,9 @@ export async function finishAttempts(
 ): Promise<FinishOutcome[]> {
   const results: FinishOutcome[] = new Array(completions.length);
   if (completions.length === 0) return results;
-  const all = completions.map((c, index) => ({ ...c, index }));
+  // Where executor text enters the store (SPEC §8.4): U+0000, which PostgreSQL refuses, becomes U+FFFD in
+  // the error text and in every value and key of the output, before anything reads or writes them.
+  const all = completions.map((c, index) => ({ lease: c.lease, outcome: replaceNulDeep(c.outcome), index }));
   const deferred = await store.transaction((tx) => finishInTx(tx, all, results, true), opts);
   const byRun = new Map<string, Indexed[]>();
   for (const c of deferred) byRun.set(c.lease.run_id, [...(byRun.get(c.lease.run_id) ?? []), c]);

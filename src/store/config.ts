@@ -14,7 +14,13 @@ export type StoreSource = "flag" | "WATTSWARM_PG_URL" | "DATABASE_URL" | "WATTSW
 
 export type StoreConfig =
   | { kind: "postgres"; url: string; schema?: string; source: StoreSource }
-  | { kind: "sqlite"; path: string; source: StoreSource };
+  | {
+      kind: "sqlite";
+      path: string;
+      source: StoreSource;
+      /** How long a write waits for another connection's lock, ms (WATTSWARM_SQLITE_BUSY_MS; default 5000). */
+      busyWaitMs?: number;
+    };
 
 export interface ResolveStoreInput {
   flags: StoreFlags;
@@ -46,6 +52,16 @@ export function validateSchemaName(schema: string, origin: string): string {
     );
   }
   return schema;
+}
+
+function busyWaitOf(value: string): number {
+  if (!/^\d{1,9}$/.test(value)) {
+    throw new WattswarmError(
+      "USAGE",
+      `WATTSWARM_SQLITE_BUSY_MS must be a whole number of milliseconds (0 to 999999999), got "${value}"`,
+    );
+  }
+  return Number(value);
 }
 
 function requirePostgresUrl(url: string, origin: string): string {
@@ -85,7 +101,10 @@ export function resolveStoreConfig(input: ResolveStoreInput): StoreConfig {
         "--pg-schema needs a PostgreSQL store (--pg-url or WATTSWARM_PG_URL)",
       );
     }
-    return { kind: "sqlite", path: resolveDbPath(path, cwd), source };
+    const busyWait = envValue(env, "WATTSWARM_SQLITE_BUSY_MS");
+    const config: StoreConfig = { kind: "sqlite", path: resolveDbPath(path, cwd), source };
+    if (busyWait !== undefined) config.busyWaitMs = busyWaitOf(busyWait);
+    return config;
   };
 
   if (flags.pgUrl !== undefined) return postgres(requirePostgresUrl(flags.pgUrl, "--pg-url"), "flag");

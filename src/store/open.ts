@@ -22,7 +22,11 @@ type PgConfig = Extract<StoreConfig, { kind: "postgres" }>;
 type SqliteConfig = Extract<StoreConfig, { kind: "sqlite" }>;
 
 export function sqliteOptions(config: SqliteConfig, options: OpenStoreOptions): SqliteStoreOptions {
-  return { path: config.path, ...(options.env === undefined ? {} : { env: options.env }) };
+  return {
+    path: config.path,
+    ...(config.busyWaitMs === undefined ? {} : { busyWaitMs: config.busyWaitMs }),
+    ...(options.env === undefined ? {} : { env: options.env }),
+  };
 }
 
 export function postgresOptions(config: PgConfig, options: OpenStoreOptions): PostgresStoreOptions {

@@ -22,3 +22,31 @@ export function cutText(text: string, maxBytes = ERROR_TEXT_LIMIT_BYTES): string
 export function oneLine(text: string): string {
   return text.replace(/\s+/g, " ").trim();
 }
+
+/** True when a string or an object key anywhere in `value` holds U+0000. Iterative: any depth. */
+function hasNul(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === "string") {
+      if (v.includes("\u0000")) return true;
+    } else if (typeof v === "object" && v !== null) {
+      for (const [key, item] of Object.entries(v)) {
+        if (key.includes("\u0000")) return true;
+        stack.push(item);
+      }
+    }
+  }
+  return false;
+}
+
+/**
+ * JSON data with U+0000 replaced by U+FFFD in every string and object key; `value` itself when it holds none
+ * (the common case: nothing is copied).
+ */
+export function replaceNulDeep<T>(value: T): T {
+  if (!hasNul(value)) return value;
+  // JSON.stringify writes U+0000 as the escape \u0000; an escaped backslash (\\) is skipped as a pair.
+  const json = JSON.stringify(value).replace(/\\(?:\\|u0000)/g, (m) => (m === "\\\\" ? m : "\\ufffd"));
+  return JSON.parse(json) as T;
+}

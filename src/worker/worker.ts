@@ -279,20 +279,27 @@ export class Worker {
     }
   }
 
-  private leases(): { step_id: string; lease_token: string }[] {
-    return [...this.inflight.values()].map((e) => ({
-      step_id: e.lease.step_id,
-      lease_token: e.lease.lease_token,
-    }));
+  private leases(): AttemptLease[] {
+    return [...this.inflight.values()].map((e) => e.lease);
   }
 
-  private abortLost(held: readonly string[]): void {
+  /**
+   * Aborts the calls whose lease was `sent` but not `held`. Only sent leases are judged: a step claimed while the
+   * query was in flight, or reclaimed under a new token, is not in its answer and has not lost anything.
+   */
+  private abortLost(sent: readonly AttemptLease[], held: readonly string[]): void {
     const keep = new Set(held);
-    for (const [stepId, entry] of this.inflight) {
-      if (keep.has(stepId) || entry.abortReason) continue;
+    for (const lease of sent) {
+      const entry = this.inflight.get(lease.step_id);
+      if (keep.has(lease.step_id) || entry?.lease.lease_token !== lease.lease_token || entry.abortReason) {
+        continue;
+      }
       entry.abortReason = "lease-lost";
       entry.controller.abort(new Error("lease lost"));
-      this.log.info({ step_id: stepId }, "lease lost (cancelled, early stop or expired); call aborted");
+      this.log.info(
+        { step_id: lease.step_id },
+        "lease lost (cancelled, early stop or expired); call aborted",
+      );
     }
   }
 
@@ -300,7 +307,7 @@ export class Worker {
   private async checkLeases(): Promise<void> {
     const leases = this.leases();
     if (leases.length === 0) return;
-    this.abortLost(await this.store.validLeases(leases));
+    this.abortLost(leases, await this.store.validLeases(leases));
   }
 
   // Heartbeat state: a heartbeat in progress (a tick never overlaps it) and a pending early retry.
@@ -322,7 +329,8 @@ export class Worker {
     try {
       try {
         const leases = this.leases();
-        if (leases.length > 0) this.abortLost(await this.store.heartbeat(leases, this.options.leaseMs));
+        if (leases.length > 0)
+          this.abortLost(leases, await this.store.heartbeat(leases, this.options.leaseMs));
       } catch (err) {
         failed = true;
         this.log.warn({ err: String(err) }, "heartbeat failed");

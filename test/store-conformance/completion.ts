@@ -5,6 +5,7 @@ import {
   finishAttempt,
   getRunResult,
   getRunView,
+  leaseOf,
   releaseAttempts,
   retryDelayMs,
   submitRun,
@@ -306,5 +307,74 @@ export function completionTests(ctx: SuiteContext): void {
     expect(JSON.stringify(b.result)).toBe(JSON.stringify(response));
     expect(JSON.stringify((await attemptsOf(store, "big-1", "b"))[0]?.result)).toBe(JSON.stringify(response));
     expect(Object.getPrototypeOf(b.result)).toBe(Object.prototype);
+  });
+
+  // SPEC §8.4: PostgreSQL refuses U+0000 in text and jsonb (escaped too), so it is stored as U+FFFD everywhere.
+  it("U+0000 in outputs (values and keys) and error texts is stored as U+FFFD; the run finalizes", async () => {
+    const store = await ctx.fresh();
+    await submitRun(store, makeSpec("nul-1", { agents: ["a", "b", "c"], retry: { max_attempts: 2 } }), true);
+    const leases = await claimRun(store, "nul-1");
+    const output = (n: number) => ({
+      decision: "ap\u0000prove",
+      answer: `line ${n}\u0000end`,
+      nested: { "k\u0000ey": ["v\u0000", { "\u0000": null }], escaped: "\\u0000 is text" },
+      confidence: 0.9,
+    });
+    const clean = {
+      decision: "ap\uFFFDprove",
+      nested: { "k\uFFFDey": ["v\uFFFD", { "\uFFFD": null }], escaped: "\\u0000 is text" },
+      confidence: 0.9,
+    };
+    const error = "runtime said: bad\u0000byte";
+    // A retryable failure first: its event payload and the waiting step carry the error text too.
+    const first = await finishAttempt(store, leaseFor(leases, "c"), {
+      ok: false,
+      code: "HTTP_5XX",
+      retryable: true,
+      error,
+      details: { "body\u0000": "x\u0000" },
+    });
+    expect(first).toMatchObject({ applied: true, step_status: "RETRY_WAIT" });
+    expect((await stepOf(store, "nul-1", "c")).error_text).toBe("runtime said: bad\uFFFDbyte");
+    expect((await attemptsOf(store, "nul-1", "c"))[0]?.result).toEqual({ "body\uFFFD": "x\uFFFD" });
+
+    await finishAttempt(store, leaseFor(leases, "a"), {
+      ok: true,
+      response: { candidate_output: output(1) },
+    });
+    await finishAttempt(store, leaseFor(leases, "b"), {
+      ok: false,
+      code: "BAD_OUTPUT",
+      retryable: false,
+      error,
+    });
+    const [retried] = await claim(store, { runId: "nul-1", now: plusMs(await clockOf(store), 60_000) });
+    if (!retried) throw new Error("c was not claimable again");
+    const last = await finishAttempt(store, leaseOf(retried), {
+      ok: true,
+      response: { candidate_output: output(2) },
+    });
+    expect(last).toEqual({ applied: true, step_status: "SUCCEEDED", run: "FINALIZED" });
+
+    const a = await stepOf(store, "nul-1", "a");
+    expect(a.result).toEqual({ candidate_output: { ...clean, answer: "line 1\uFFFDend" } });
+    expect((await attemptsOf(store, "nul-1", "a"))[0]?.result).toEqual(a.result);
+    const b = await stepOf(store, "nul-1", "b");
+    expect(b).toMatchObject({ status: "FAILED", error_text: "runtime said: bad\uFFFDbyte" });
+    expect((await attemptsOf(store, "nul-1", "b"))[0]?.error_text).toBe(b.error_text);
+    const events = await eventsOf(store, "nul-1");
+    const failed = events.filter((e) => e.event_type === "STEP_RETRY_WAIT" || e.payload.status === "FAILED");
+    expect(failed.map((e) => e.payload.error)).toEqual([b.error_text, b.error_text]);
+    const run = await runOf(store, "nul-1");
+    expect(run.status).toBe("FINALIZED");
+    const result = await getRunResult(store, "nul-1");
+    // Nothing read back holds U+0000, in a value or a key.
+    const found: string[] = [];
+    JSON.stringify([run, result, await store.getSteps("nul-1"), events], (key, value) => {
+      if (key.includes("\u0000") || (typeof value === "string" && value.includes("\u0000"))) found.push(key);
+      return value;
+    });
+    expect(found).toEqual([]);
+    expect(String(result.final_decision)).toContain("\uFFFD");
   });
 }

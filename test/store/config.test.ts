@@ -137,6 +137,19 @@ describe("resolveStoreConfig precedence (SPEC §7)", () => {
     });
   });
 
+  it("WATTSWARM_SQLITE_BUSY_MS sets a SQLite store's wait for the write lock; PostgreSQL ignores it", () => {
+    expect(resolve({ db: "/x.db" }, { WATTSWARM_SQLITE_BUSY_MS: "250" })).toEqual({
+      kind: "sqlite",
+      path: "/x.db",
+      source: "flag",
+      busyWaitMs: 250,
+    });
+    expect(resolve({ pgUrl: PG }, { WATTSWARM_SQLITE_BUSY_MS: "250" })).not.toHaveProperty("busyWaitMs");
+    for (const bad of ["-1", "1.5", "5s", "1e3"]) {
+      usage(() => resolve({ db: "/x.db" }, { WATTSWARM_SQLITE_BUSY_MS: bad }), /WATTSWARM_SQLITE_BUSY_MS/);
+    }
+  });
+
   it("keeps absolute paths and :memory: as given", () => {
     expect(resolve({ db: "/abs/x.db" })).toMatchObject({ path: "/abs/x.db" });
     expect(resolve({ db: ":memory:" })).toMatchObject({ path: ":memory:" });

@@ -83,7 +83,7 @@ export function sqliteHarness(): DialectHarness {
     migrateWith: async (path, migrations, env = {}) => {
       const db = openSqlite(path);
       try {
-        return migrateSqlite(db, migrations, env, Date.now);
+        return await migrateSqlite(db, migrations, env, Date.now, { path, maxWaitMs: 5_000 });
       } finally {
         db.close();
       }

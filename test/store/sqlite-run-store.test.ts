@@ -2,7 +2,8 @@
 // queue (per file and process), several connections and processes on one file, and the `now` overrides that
 // let lease tests run without sleeping. The behaviour both stores share is the conformance suite's.
 import { spawn } from "node:child_process";
-import { afterEach, describe, expect, it } from "vitest";
+import Database from "better-sqlite3";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { WattswarmError } from "../../src/errors.js";
 import type { ExecutionOutcome } from "../../src/executors/types.js";
 import { finishAttempt, leaseOf, submitRun } from "../../src/kernel/index.js";
@@ -20,8 +21,13 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((s) => s.close()));
 });
 
-async function store(path: string, clock?: () => number): Promise<SqliteStore> {
-  const s = new SqliteStore({ path, env: {}, ...(clock ? { clock } : {}) });
+async function store(path: string, clock?: () => number, busyWaitMs?: number): Promise<SqliteStore> {
+  const s = new SqliteStore({
+    path,
+    env: {},
+    ...(clock ? { clock } : {}),
+    ...(busyWaitMs === undefined ? {} : { busyWaitMs }),
+  });
   open.push(s);
   await s.migrate();
   return s;
@@ -356,5 +362,89 @@ describe("SQLite run store: clocks and `now`", () => {
     await waiting;
     controller.abort();
     await s.waitForNudge(60_000, controller.signal); // already aborted: resolves at once
+  });
+});
+
+describe("SQLite run store: another connection holds the write lock", () => {
+  const held: Database.Database[] = [];
+  afterEach(() => {
+    vi.useRealTimers();
+    for (const db of held.splice(0)) {
+      if (db.inTransaction) db.exec("ROLLBACK");
+      db.close();
+    }
+  });
+  /** A second connection on the file in BEGIN IMMEDIATE, as another process's long write would be. */
+  const lock = (path: string): Database.Database => {
+    const db = new Database(path);
+    held.push(db);
+    db.exec("BEGIN IMMEDIATE");
+    return db;
+  };
+  /** Lets pending callbacks run (setImmediate is not faked). */
+  const turns = async (n = 5) => {
+    for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+  };
+  const track = <T>(promise: Promise<T>) => {
+    const state: { settled: boolean; error?: unknown } = { settled: false };
+    promise.then(
+      () => {
+        state.settled = true;
+      },
+      (error) => {
+        state.settled = true;
+        state.error = error;
+      },
+    );
+    return state;
+  };
+
+  it("a transaction waits without blocking the event loop and proceeds once the lock is released", async () => {
+    const path = tempPath();
+    const s = await store(path, undefined, 1_000);
+    const other = lock(path);
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const submit = submitRun(s, spec("busy-1", 1), true);
+    const state = track(submit);
+    let fired = 0;
+    setTimeout(() => {
+      fired += 1;
+    }, 100);
+    await turns();
+    expect(state.settled).toBe(false);
+    // 900 ms of waiting, within the 1 s bound: other timers fire meanwhile, the transaction keeps waiting.
+    await vi.advanceTimersByTimeAsync(900);
+    expect(fired).toBe(1);
+    expect(state).toEqual({ settled: false });
+    other.exec("COMMIT");
+    await vi.advanceTimersByTimeAsync(100);
+    await submit;
+    expect((await s.getRun("busy-1"))?.status).toBe("QUEUED");
+  });
+
+  it("gives up after the bound with DB_UNAVAILABLE naming the file and the wait", async () => {
+    const path = tempPath();
+    const s = await store(path, undefined, 300);
+    lock(path);
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const claim = s.claimSteps({ workerId: "w", limit: 1, leaseMs: 1_000 });
+    const state = track(claim);
+    await vi.advanceTimersByTimeAsync(299);
+    expect(state.settled).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    await turns();
+    expect(state.error).toBeInstanceOf(WattswarmError);
+    expect(state.error).toMatchObject({ code: "DB_UNAVAILABLE" });
+    expect(String((state.error as Error).message)).toBe(
+      `SQLite database at ${path} stayed locked by another connection for 300 ms ` +
+        "(the limit, WATTSWARM_SQLITE_BUSY_MS); try again",
+    );
+    // The store is usable again as soon as the lock is gone.
+    vi.useRealTimers();
+    for (const db of held.splice(0)) {
+      db.exec("ROLLBACK");
+      db.close();
+    }
+    expect(await s.claimSteps({ workerId: "w", limit: 1, leaseMs: 1_000 })).toEqual([]);
   });
 });

@@ -49,8 +49,11 @@ export interface PgTestContext {
   readonly url: string;
   /** This file's schema: created before the first test, dropped after the last. */
   readonly schema: string;
-  /** Another unique schema name, NOT created (the code under test may create it), dropped after the file. */
-  newSchema(): string;
+  /**
+   * Another unique schema name, NOT created (the code under test may create it), dropped after the file;
+   * padded with `x` to `length` characters when given.
+   */
+  newSchema(length?: number): string;
   /** Runs SQL on an admin connection whose search_path is untouched. */
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<R[]>;
 }
@@ -70,8 +73,8 @@ function createContext(): PgTestContext & { setup(): Promise<void>; teardown(): 
   const ctx = {
     url: TEST_PG_URL,
     schema: fileSchema,
-    newSchema(): string {
-      const name = uniqueSchemaName();
+    newSchema(length?: number): string {
+      const name = uniqueSchemaName().padEnd(length ?? 0, "x");
       schemas.push(name);
       return name;
     },

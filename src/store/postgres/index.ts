@@ -11,7 +11,7 @@ import { PgDatabase, type PgDatabaseOptions, quoteIdent } from "./database.js";
 import { readPgMetrics } from "./metrics-queries.js";
 import { migratePostgres } from "./migrate.js";
 import { MIGRATIONS } from "./migrations/index.js";
-import { PgNotifier } from "./notifier.js";
+import { notifyChannel, PgNotifier } from "./notifier.js";
 import { countPgPrunable, prunePgBatch } from "./prune-queries.js";
 import {
   type ExecutorRow,
@@ -55,8 +55,7 @@ export class PostgresStore extends RunStoreDelegate implements Store {
       application_name: "wattswarm-listen",
     };
     if (this.db.schema !== undefined) clientConfig.options = `-c search_path=${quoteIdent(this.db.schema)}`;
-    // One channel per schema, so stores in different schemas of one database do not wake each other.
-    this.notifier = new PgNotifier(clientConfig, `wattswarm_${this.db.schema ?? "public"}`);
+    this.notifier = new PgNotifier(clientConfig, notifyChannel(this.db.schema));
     this.runs = new PgRunStore(this.db, this.notifier);
   }
 

@@ -1,6 +1,23 @@
 // One LISTEN connection per store, owned here. NOTIFY is only a nudge: waiters also wake on their own timeout,
 // so a lost connection costs latency, never correctness. Reconnects with capped backoff.
+import { createHash } from "node:crypto";
 import pg from "pg";
+
+/** PostgreSQL's identifier limit (NAMEDATALEN − 1): a longer channel makes pg_notify fail. */
+const CHANNEL_MAX_BYTES = 63;
+
+/**
+ * The NOTIFY channel of a schema: one per schema, so stores in different schemas of one database do not wake
+ * each other. `wattswarm_<schema>` while it fits in 63 bytes; a longer one keeps a readable prefix and ends in
+ * a hash of the whole name. Both LISTEN and pg_notify use this one name.
+ */
+export function notifyChannel(schema = "public"): string {
+  const plain = `wattswarm_${schema}`;
+  if (Buffer.byteLength(plain) <= CHANNEL_MAX_BYTES) return plain;
+  const hash = createHash("sha256").update(schema).digest("hex").slice(0, 16);
+  // 10 + 36 + 1 + 16 = 63 bytes; the prefix keeps only ASCII identifier characters (one byte each).
+  return `wattswarm_${schema.replace(/[^A-Za-z0-9_]/g, "").slice(0, 36)}_${hash}`;
+}
 
 export class PgNotifier {
   private client: pg.Client | null = null;

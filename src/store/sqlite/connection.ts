@@ -1,7 +1,7 @@
 // Opening the SQLite file with the settings SPEC §3 requires for several processes on one machine, the one
-// transaction shape the adapter uses (BEGIN IMMEDIATE: take the write lock up front, so two writers queue on
-// busy_timeout instead of failing on a lock upgrade half-way through), and the per-file queue that keeps the
-// callers of one process from interleaving on a connection.
+// transaction shape the adapter uses (BEGIN IMMEDIATE: take the write lock up front, so two writers queue for
+// it instead of failing on a lock upgrade half-way through; the wait is asynchronous and bounded), and the
+// per-file queue that keeps the callers of one process from interleaving on a connection.
 
 import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdirSync } from "node:fs";
@@ -13,7 +13,17 @@ export type SqliteDb = Database.Database;
 
 export const MEMORY_PATH = ":memory:";
 
+/** SQLite's own wait for a lock, for the statements that are not a BEGIN IMMEDIATE (it blocks the thread). */
 const BUSY_TIMEOUT_MS = 5_000;
+
+/** How long, in all, a write waits for another connection's write lock (WATTSWARM_SQLITE_BUSY_MS). */
+export const DEFAULT_BUSY_WAIT_MS = 5_000;
+
+/** The file a writer waits on (named in the error) and how long it waits in all, ms. */
+export interface BusyWait {
+  path: string;
+  maxWaitMs: number;
+}
 
 function reasonOf(err: unknown): string {
   if (typeof err === "object" && err !== null) {
@@ -43,8 +53,7 @@ export function openSqlite(path: string): SqliteDb {
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
     db.pragma("foreign_keys = ON");
-    // Opening succeeds on a read-only file; find out now rather than on the first write of a transition.
-    if (path !== MEMORY_PATH) db.exec("BEGIN IMMEDIATE; ROLLBACK");
+    if (path !== MEMORY_PATH) probeWritable(db);
     return db;
   } catch (err) {
     db?.close();
@@ -52,12 +61,83 @@ export function openSqlite(path: string): SqliteDb {
   }
 }
 
-/** Runs `fn` inside BEGIN IMMEDIATE … COMMIT; a throw rolls back. `fn` must be synchronous. */
-export function immediateTx<T>(db: SqliteDb, fn: () => T): T {
-  return db.transaction(fn).immediate();
+/**
+ * Opening succeeds on a read-only file: find out now rather than on the first write of a transition. A file
+ * busy with another writer is in use, not read-only: the first write will wait for the lock.
+ */
+function probeWritable(db: SqliteDb): void {
+  try {
+    withoutBusyTimeout(db, () => db.exec("BEGIN IMMEDIATE; ROLLBACK"));
+  } catch (err) {
+    if (!isBusy(err)) throw err;
+  }
 }
 
-/** True for SQLite's "the database is locked by another connection" (after busy_timeout ran out). */
+/** Runs `fn` with busy_timeout 0: a statement that finds the database locked fails at once (SQLITE_BUSY). */
+function withoutBusyTimeout<T>(db: SqliteDb, fn: () => T): T {
+  cached(db, "PRAGMA busy_timeout = 0").run();
+  try {
+    return fn();
+  } finally {
+    cached(db, `PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`).run();
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * BEGIN IMMEDIATE without blocking the thread. SQLite's busy handler would sleep inside the call, freezing
+ * the event loop (timers, heartbeats, HTTP requests) while another connection writes; a busy BEGIN is retried
+ * after an asynchronous backoff instead, until `maxWaitMs` have been waited in all, then DB_UNAVAILABLE.
+ */
+async function beginImmediate(db: SqliteDb, busy: BusyWait): Promise<void> {
+  let waited = 0;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      withoutBusyTimeout(db, () => db.exec("BEGIN IMMEDIATE"));
+      return;
+    } catch (err) {
+      if (!isBusy(err)) throw err;
+      if (waited >= busy.maxWaitMs) {
+        const locked = new WattswarmError(
+          "DB_UNAVAILABLE",
+          `SQLite database at ${busy.path} stayed locked by another connection for ${waited} ms ` +
+            "(the limit, WATTSWARM_SQLITE_BUSY_MS); try again",
+        );
+        locked.cause = err;
+        throw locked;
+      }
+      // 1, 2, 4 … 64 ms, plus up to half as much again so that waiting processes do not retry in step.
+      const step = Math.min(64, 2 ** attempt);
+      const delay = Math.min(busy.maxWaitMs - waited, step + Math.floor((Math.random() * step) / 2));
+      await sleep(delay);
+      waited += delay;
+    }
+  }
+}
+
+/** Runs `fn` inside BEGIN IMMEDIATE … COMMIT, waiting for the lock as beginImmediate does; a throw rolls back. */
+export async function immediate<T>(db: SqliteDb, busy: BusyWait, fn: () => T | Promise<T>): Promise<T> {
+  await beginImmediate(db, busy);
+  try {
+    const result = await fn();
+    db.exec("COMMIT");
+    return result;
+  } catch (err) {
+    if (db.inTransaction) {
+      try {
+        db.exec("ROLLBACK");
+      } catch {
+        // The original error is the one worth reporting.
+      }
+    }
+    throw err;
+  }
+}
+
+/** True for SQLite's "the database is locked by another connection". */
 export function isBusy(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === "string" && (code === "SQLITE_BUSY" || code.startsWith("SQLITE_BUSY_"));
@@ -68,12 +148,11 @@ const sections = new AsyncLocalStorage<object>();
 /**
  * SQLite has one transaction per connection, and a run transition awaits between its statements: two of them
  * (or a claim in the middle of one) must never interleave on a connection. Every use of a store's connection
- * goes through a FIFO queue. The queue is per database file and process (queueFor), not per store: were two
- * stores of one process on one file to contend in SQLite itself, the second BEGIN IMMEDIATE would block the
- * thread on busy_timeout while the first transaction, needing that same thread to reach COMMIT, could never
- * end. Other processes are handled by SQLite's lock and busy_timeout. Using a store on the same file again
- * from inside a section (e.g. a store read inside a transaction callback) would wait on itself forever, so it
- * is refused instead.
+ * goes through a FIFO queue. The queue is per database file and process (queueFor), not per store: two stores
+ * of one process on one file take turns here instead of contending for SQLite's lock, which the second would
+ * only win by polling (beginImmediate) while the first holds it. Other processes are handled by SQLite's lock
+ * and beginImmediate. Using a store on the same file again from inside a section (e.g. a store read inside a
+ * transaction callback) would wait on itself forever, so it is refused instead.
  */
 export class SerialQueue {
   private tail: Promise<unknown> = Promise.resolve();

@@ -8,7 +8,16 @@ import type { PruneCounts, PruneQuery, Store } from "../port.js";
 import { assertExecutorInput, executorKindOf, isoTime, jsonObjectOf } from "../records.js";
 import { RunStoreDelegate } from "../run-store-delegate.js";
 import type { ExecutorInput, ExecutorRecord, MigrateResult } from "../types.js";
-import { cached, openSqlite, queueFor, type SerialQueue, type SqliteDb } from "./connection.js";
+import {
+  type BusyWait,
+  cached,
+  DEFAULT_BUSY_WAIT_MS,
+  immediate,
+  openSqlite,
+  queueFor,
+  type SerialQueue,
+  type SqliteDb,
+} from "./connection.js";
 import { readSqliteMetrics } from "./metrics-queries.js";
 import { migrateSqlite } from "./migrate.js";
 import { MIGRATIONS } from "./migrations/index.js";
@@ -29,6 +38,11 @@ export interface SqliteStoreOptions {
   env?: NodeJS.ProcessEnv;
   /** The database clock in epoch ms (default Date.now): SPEC §3 makes the process clock SQLite's clock. */
   clock?: () => number;
+  /**
+   * How long, in all, a write waits for another connection's write lock before DB_UNAVAILABLE, ms (default
+   * 5 000). The wait is asynchronous: the event loop keeps running.
+   */
+  busyWaitMs?: number;
 }
 
 function toExecutorRecord(row: ExecutorRow): ExecutorRecord {
@@ -49,6 +63,7 @@ export class SqliteStore extends RunStoreDelegate implements Store {
   private handle: SqliteDb | undefined;
   private closed = false;
   private readonly queue: SerialQueue;
+  private readonly busy: BusyWait;
   protected readonly runs: SqliteRunStore;
 
   constructor(options: SqliteStoreOptions) {
@@ -57,7 +72,8 @@ export class SqliteStore extends RunStoreDelegate implements Store {
     this.env = options.env ?? process.env;
     this.clock = options.clock ?? Date.now;
     this.queue = queueFor(this.path);
-    this.runs = new SqliteRunStore((fn) => this.run(fn), this.clock, this.path);
+    this.busy = { path: this.path, maxWaitMs: options.busyWaitMs ?? DEFAULT_BUSY_WAIT_MS };
+    this.runs = new SqliteRunStore((fn) => this.run(fn), this.clock, this.busy);
   }
 
   /** Opened on first use, so constructing a store never throws and an open failure rejects a promise. */
@@ -76,12 +92,17 @@ export class SqliteStore extends RunStoreDelegate implements Store {
     return this.queue.run(() => fn(this.db));
   }
 
+  /** `fn` in a BEGIN IMMEDIATE … COMMIT section of its own (a write outside a run transition). */
+  private write<T>(fn: (db: SqliteDb) => T): Promise<T> {
+    return this.run((db) => immediate(db, this.busy, () => fn(db)));
+  }
+
   describe(): string {
     return this.path;
   }
 
   migrate(): Promise<MigrateResult> {
-    return this.run((db) => migrateSqlite(db, MIGRATIONS, this.env, this.clock));
+    return this.run((db) => migrateSqlite(db, MIGRATIONS, this.env, this.clock, this.busy));
   }
 
   /** Waits for the calls already queued, then closes the connection; later calls reject. */
@@ -110,7 +131,7 @@ export class SqliteStore extends RunStoreDelegate implements Store {
   }
 
   upsertExecutor(input: ExecutorInput): Promise<ExecutorRecord> {
-    return this.run((db) => {
+    return this.write((db) => {
       assertExecutorInput(input);
       const row = cached(db, UPSERT_EXECUTOR).get({
         name: input.name,
@@ -123,7 +144,7 @@ export class SqliteStore extends RunStoreDelegate implements Store {
   }
 
   removeExecutor(name: string): Promise<boolean> {
-    return this.run((db) => cached(db, REMOVE_EXECUTOR).run(name).changes > 0);
+    return this.write((db) => cached(db, REMOVE_EXECUTOR).run(name).changes > 0);
   }
 
   readMetrics(query: MetricsQuery): Promise<StoreMetrics> {
@@ -131,7 +152,7 @@ export class SqliteStore extends RunStoreDelegate implements Store {
   }
 
   pruneRuns(query: PruneQuery, limit: number): Promise<PruneCounts> {
-    return this.run((db) => pruneSqliteBatch(db, query, limit));
+    return this.run((db) => pruneSqliteBatch(db, query, limit, this.busy));
   }
 
   countPrunable(query: PruneQuery): Promise<PruneCounts> {

@@ -1,6 +1,6 @@
 // The SQLite migration runner. Each pending migration is applied in its own BEGIN IMMEDIATE transaction,
-// which is the database-wide write lock: concurrent `run init`s (other processes on the same file) wait on
-// busy_timeout, then re-read the applied versions and find nothing left to do.
+// which is the database-wide write lock: concurrent `run init`s (other processes on the same file) wait for
+// it, then re-read the applied versions and find nothing left to do.
 
 import {
   assertMigrationList,
@@ -13,7 +13,7 @@ import {
   WATTSWARM_TABLES,
 } from "../migration.js";
 import type { MigrateResult } from "../types.js";
-import { immediateTx, type SqliteDb } from "./connection.js";
+import { type BusyWait, immediate, type SqliteDb } from "./connection.js";
 import {
   APPLIED_VERSIONS,
   CREATE_MIGRATIONS_TABLE,
@@ -38,17 +38,18 @@ function prepareSchema(db: SqliteDb): number[] {
   return (db.prepare(APPLIED_VERSIONS).all() as { version: number }[]).map((r) => r.version);
 }
 
-export function migrateSqlite(
+export async function migrateSqlite(
   db: SqliteDb,
   migrations: readonly Migration[],
   env: NodeJS.ProcessEnv,
   clock: () => number,
-): MigrateResult {
+  busy: BusyWait,
+): Promise<MigrateResult> {
   assertMigrationList(migrations);
   const latest = latestVersion(migrations);
   const applied: string[] = [];
   for (;;) {
-    const outcome = immediateTx(db, () => {
+    const outcome = await immediate(db, busy, () => {
       const now = clock();
       const current = Math.max(0, ...prepareSchema(db));
       if (current > latest) throw newerSchemaError(current, latest);

@@ -4,7 +4,7 @@
 // attempts, events and feedback. Times are INTEGER ms; the id and status lists arrive as JSON arrays.
 
 import type { PruneCounts, PruneQuery } from "../port.js";
-import { immediateTx, type SqliteDb } from "./connection.js";
+import { type BusyWait, immediate, type SqliteDb } from "./connection.js";
 
 const MATCHING = "finished_at < @before AND status IN (SELECT value FROM json_each(@statuses))";
 
@@ -33,8 +33,13 @@ function matching(q: PruneQuery): { before: number; statuses: string } {
   return { before: q.before.getTime(), statuses: JSON.stringify(q.statuses) };
 }
 
-export function pruneSqliteBatch(db: SqliteDb, q: PruneQuery, limit: number): PruneCounts {
-  return immediateTx(db, () => {
+export function pruneSqliteBatch(
+  db: SqliteDb,
+  q: PruneQuery,
+  limit: number,
+  busy: BusyWait,
+): Promise<PruneCounts> {
+  return immediate(db, busy, () => {
     const rows = db.prepare(SELECT_BATCH).all({ ...matching(q), limit }) as { run_id: string }[];
     if (rows.length === 0) return { runs: 0, steps: 0, attempts: 0, events: 0 };
     const ids = JSON.stringify(rows.map((r) => r.run_id));

@@ -3,9 +3,9 @@
 // Concurrency. Within a process, the store's one connection is used by one section at a time (SerialQueue in
 // connection.ts): a run transition awaits between statements, and a second BEGIN on the same connection would
 // fail, or a claim would land inside someone else's transaction. Across processes, every writing section is
-// BEGIN IMMEDIATE: it takes the database's write lock up front (waiting up to busy_timeout), so no
-// transaction ever fails half-way on a lock upgrade; a BEGIN that still finds the database busy is retried a
-// few times before anything ran.
+// BEGIN IMMEDIATE: it takes the database's write lock up front, so no transaction ever fails half-way on a
+// lock upgrade; while another connection holds the lock, the BEGIN is retried after asynchronous waits (the
+// event loop keeps running), for the store's busy wait (5 s by default) in all, before anything ran.
 import { randomUUID } from "node:crypto";
 import { WattswarmError } from "../../errors.js";
 import { isoTime } from "../records.js";
@@ -24,7 +24,7 @@ import type {
 } from "../run-port.js";
 import { openedAttempt } from "../run-rows.js";
 import type { StepStatus } from "../types.js";
-import { cached, isBusy, type SqliteDb } from "./connection.js";
+import { type BusyWait, cached, immediate, type SqliteDb } from "./connection.js";
 import { LIST_REPUTATION } from "./knowledge-queries.js";
 import {
   COUNT_STEPS,
@@ -51,13 +51,6 @@ import { SqliteRunTx } from "./run-tx.js";
 export type Exclusive = <T>(fn: (db: SqliteDb) => T | Promise<T>) => Promise<T>;
 
 const UNIQUE_VIOLATIONS = new Set(["SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE"]);
-/** BEGIN IMMEDIATE attempts; each already waited busy_timeout (5 s) for the other process's write to end. */
-const BEGIN_ATTEMPTS = 3;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 function leasesJson(leases: readonly { step_id: string; lease_token: string }[]): string {
   return JSON.stringify(leases.map((l) => ({ step_id: l.step_id, lease_token: l.lease_token })));
 }
@@ -66,7 +59,7 @@ export class SqliteRunStore implements RunStore {
   constructor(
     private readonly exclusive: Exclusive,
     private readonly clock: () => number,
-    private readonly path: string,
+    private readonly busy: BusyWait,
   ) {}
 
   /** The time of a call: the caller's `now`, else the process clock (read once the write lock is held). */
@@ -74,45 +67,9 @@ export class SqliteRunStore implements RunStore {
     return now ? now.getTime() : Math.trunc(this.clock());
   }
 
-  private async begin(db: SqliteDb): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        db.exec("BEGIN IMMEDIATE");
-        return;
-      } catch (err) {
-        if (!isBusy(err)) throw err;
-        if (attempt >= BEGIN_ATTEMPTS) {
-          const busy = new WattswarmError(
-            "DB_UNAVAILABLE",
-            `SQLite database at ${this.path} stayed locked by another connection; try again`,
-          );
-          busy.cause = err;
-          throw busy;
-        }
-        await sleep(50 * attempt + Math.floor(Math.random() * 50));
-      }
-    }
-  }
-
   /** One BEGIN IMMEDIATE … COMMIT section; a throw rolls back. */
   private immediate<T>(fn: (db: SqliteDb) => T | Promise<T>): Promise<T> {
-    return this.exclusive(async (db) => {
-      await this.begin(db);
-      try {
-        const result = await fn(db);
-        db.exec("COMMIT");
-        return result;
-      } catch (err) {
-        if (db.inTransaction) {
-          try {
-            db.exec("ROLLBACK");
-          } catch {
-            // The original error is the one worth reporting.
-          }
-        }
-        throw err;
-      }
-    });
+    return this.exclusive((db) => immediate(db, this.busy, () => fn(db)));
   }
 
   private read<T>(fn: (db: SqliteDb) => T): Promise<T> {
