@@ -352,7 +352,7 @@ export async function releaseAttempts(store: RunStore, leases: readonly AttemptL
       }
       if (events.length > 0) {
         await tx.appendEvents(runId, events);
-        tx.notify(runId);
+        tx.notify(runId, "work");
       }
       return count;
     });
@@ -401,7 +401,7 @@ export async function expireLeases(store: RunStore, opts: { now?: Date } = {}): 
         );
       }
       await tx.appendEvents(runId, events);
-      tx.notify(runId);
+      tx.notify(runId, "work");
       await settleRun(tx, run);
       return stale.length;
     }, opts);

@@ -32,7 +32,7 @@ export async function followRun(
     if (isTerminalRun(view.status)) return { view, timedOut: false };
     const left = deadline - Date.now();
     if (left <= 0 || opts.signal?.aborted) return { view, timedOut: true };
-    await store.waitForNudge(Math.min(pollMs, left), opts.signal);
+    await store.waitForNudge(Math.min(pollMs, left), opts.signal, { runId });
   }
 }
 
@@ -67,6 +67,6 @@ export async function* followEvents(
     }
     if (events.length === EVENT_BATCH) continue;
     if (isTerminalRun(run.status) && seq >= run.event_seq) return;
-    await store.waitForNudge(pollMs, opts.signal);
+    await store.waitForNudge(pollMs, opts.signal, { runId });
   }
 }

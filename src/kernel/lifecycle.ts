@@ -117,7 +117,7 @@ function submitOnce(store: RunStore, spec: RunSpec, kickoff: boolean): Promise<S
     ];
     if (kickoff) events.push(runEvent("RUN_KICKOFF", spec.run_id, { steps_queued: spec.agents.length }));
     await tx.appendEvents(spec.run_id, events);
-    if (kickoff) tx.notify(spec.run_id);
+    if (kickoff) tx.notify(spec.run_id, "work");
     return { ok: true, run_id: spec.run_id, kicked_off: kickoff, created: true };
   });
 }
@@ -131,7 +131,7 @@ async function kickoffLocked(tx: RunTx, run: RunRecord): Promise<boolean> {
     next_run_at: now,
   });
   await tx.appendEvents(run.run_id, [runEvent("RUN_KICKOFF", run.run_id, { steps_queued: queued })]);
-  tx.notify(run.run_id);
+  tx.notify(run.run_id, "work");
   return true;
 }
 
@@ -190,7 +190,7 @@ export async function cancelRun(
       }),
     );
     await tx.appendEvents(runId, events);
-    tx.notify(runId);
+    tx.notify(runId, "revoke");
     return { ok: true, run_id: runId, status: "CANCELLED" };
   });
 }
@@ -235,7 +235,7 @@ export async function retryRun(
         agents: movable.map((s) => s.agent_id),
       }),
     ]);
-    tx.notify(runId);
+    tx.notify(runId, "work");
     return { ok: true, run_id: runId, status, steps_requeued: movable.length };
   });
 }

@@ -155,6 +155,8 @@ export async function settleSteps(
         const leased = active.filter((s) => s.status === "LEASED");
         events.push(...(await cancelSteps(tx, active, "EARLY_STOP")));
         earlyStop = { stopped: true, steps_saved: active.length, calls_aborted: leased.length };
+        // Workers holding the cancelled leases abort their calls at once.
+        if (leased.length > 0) tx.notify(run.run_id, "revoke");
         steps = await tx.lockSteps(run.run_id);
         active = [];
       }
@@ -189,7 +191,7 @@ export async function settleSteps(
       counts: counts as unknown as JsonObject,
     }),
   );
-  tx.notify(run.run_id);
+  tx.notify(run.run_id, "run");
   return { outcome: earlyStop?.stopped ? "EARLY_STOPPED" : status, events, reputation };
 }
 
@@ -272,5 +274,5 @@ async function startReexplore(
       aggregation: decision.result.aggregation as unknown as JsonObject,
     }),
   );
-  tx.notify(run.run_id);
+  tx.notify(run.run_id, "work");
 }

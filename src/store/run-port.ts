@@ -223,8 +223,23 @@ export interface RunTx {
   appendEvents(runId: string, events: readonly NewEvent[]): Promise<EventRecord[]>;
   /** appendEvents for several runs in one statement (each run once; their rows must be locked). */
   appendEventBatches(batches: readonly EventBatch[]): Promise<void>;
-  /** Asks for one NOTIFY at commit (PostgreSQL); a no-op elsewhere. */
-  notify(runId: string): void;
+  /**
+   * Asks for a NOTIFY at commit naming this run and why (PostgreSQL; a no-op elsewhere). All of a
+   * transaction's nudges go out as one NOTIFY.
+   */
+  notify(runId: string, kind: NudgeKind): void;
+}
+
+/**
+ * Why a transaction nudges: `work` (steps became claimable: kickoff, retry, re-explore, release, expiry),
+ * `revoke` (leases were taken back: cancel, early stop) or `run` (the run changed otherwise: finalized).
+ */
+export type NudgeKind = "work" | "revoke" | "run";
+
+/** Which nudges wake a waiter: any nudge of one run (followers), or nudges of some kinds (workers). */
+export interface NudgeFilter {
+  runId?: string;
+  kinds?: readonly NudgeKind[];
 }
 
 export interface ClaimOptions {
@@ -273,5 +288,5 @@ export interface RunStore {
    * Resolves when there may be new work or events (a NOTIFY on PostgreSQL), or after `timeoutMs`.
    * Polling is the guarantee; this is only a nudge.
    */
-  waitForNudge(timeoutMs: number, signal?: AbortSignal): Promise<void>;
+  waitForNudge(timeoutMs: number, signal?: AbortSignal, filter?: NudgeFilter): Promise<void>;
 }

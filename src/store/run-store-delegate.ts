@@ -5,6 +5,7 @@ import type {
   ClaimedStep,
   ClaimOptions,
   EventRecord,
+  NudgeFilter,
   ReputationRecord,
   RunListOptions,
   RunRecord,
@@ -74,7 +75,7 @@ export abstract class RunStoreDelegate implements RunStore {
     return this.runs.listEvents(runId, opts);
   }
 
-  waitForNudge(timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    return this.runs.waitForNudge(timeoutMs, signal);
+  waitForNudge(timeoutMs: number, signal?: AbortSignal, filter?: NudgeFilter): Promise<void> {
+    return this.runs.waitForNudge(timeoutMs, signal, filter);
   }
 }

@@ -17,7 +17,7 @@ import {
 } from "../kernel/attempts.js";
 import { newAttemptId } from "../kernel/ids.js";
 import type { Store } from "../store/port.js";
-import type { ClaimedStep, RunStore } from "../store/run-port.js";
+import type { ClaimedStep, NudgeFilter, RunStore } from "../store/run-port.js";
 import { type Logger, silentLogger } from "../util/log.js";
 import { CompletionBatcher } from "./completions.js";
 import type { WorkerOptions } from "./options.js";
@@ -33,6 +33,8 @@ interface InFlight {
 }
 
 const EXECUTOR_CACHE_MS = 5_000;
+/** A worker wakes for claimable work and for leases taken back, not for every other run's finalization. */
+const WORKER_NUDGES: NudgeFilter = { kinds: ["work", "revoke"] };
 /** After a failed heartbeat or lease expiry: retry this soon, this many times, before the next tick (H). */
 const HEARTBEAT_RETRY_MS = 150;
 const HEARTBEAT_RETRIES = 2;
@@ -152,7 +154,9 @@ export class Worker {
    */
   private async listenForNudges(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      await this.store.waitForNudge(this.options.pollMs, signal).catch(() => sleep(this.options.pollMs));
+      await this.store
+        .waitForNudge(this.options.pollMs, signal, WORKER_NUDGES)
+        .catch(() => sleep(this.options.pollMs));
       this.wakes.nudge = true;
       this.wakeUp?.();
     }

@@ -2,6 +2,54 @@
 // so a lost connection costs latency, never correctness. Reconnects with capped backoff.
 import { createHash } from "node:crypto";
 import pg from "pg";
+import type { NudgeFilter, NudgeKind } from "../run-port.js";
+
+/**
+ * The payload of one NOTIFY: one `kind:run_id` line per nudge of the transaction. PostgreSQL caps payloads at
+ * 8000 bytes; a list that does not fit is sent as `*`, which wakes every waiter (as does any payload this
+ * version cannot read), so nothing is ever missed, only woken needlessly.
+ */
+const PAYLOAD_MAX_BYTES = 7900;
+const EVERYONE = "*";
+const KIND_CODES: Record<NudgeKind, string> = { work: "w", revoke: "x", run: "r" };
+const KIND_OF_CODE = new Map<string, NudgeKind>(
+  Object.entries(KIND_CODES).map(([kind, code]) => [code, kind as NudgeKind]),
+);
+
+export function nudgeEntry(kind: NudgeKind, runId: string): string {
+  return `${KIND_CODES[kind]}:${runId}`;
+}
+
+export function nudgePayload(entries: Iterable<string>): string {
+  const payload = [...entries].join("\n");
+  return Buffer.byteLength(payload) <= PAYLOAD_MAX_BYTES ? payload : EVERYONE;
+}
+
+interface Nudge {
+  kind: NudgeKind;
+  runId: string;
+}
+
+/** The nudges of a payload; null means "everyone" (`*`, or a payload this version cannot read). */
+export function parseNudges(payload: string | undefined): Nudge[] | null {
+  if (payload === undefined || payload === EVERYONE) return null;
+  const nudges: Nudge[] = [];
+  for (const line of payload.split("\n")) {
+    const kind = KIND_OF_CODE.get(line.slice(0, 1));
+    if (kind === undefined || line[1] !== ":") return null;
+    nudges.push({ kind, runId: line.slice(2) });
+  }
+  return nudges;
+}
+
+function wakes(filter: NudgeFilter | undefined, nudges: readonly Nudge[] | null): boolean {
+  if (nudges === null || filter === undefined) return true;
+  return nudges.some(
+    (n) =>
+      (filter.runId === undefined || n.runId === filter.runId) &&
+      (filter.kinds === undefined || filter.kinds.includes(n.kind)),
+  );
+}
 
 /** PostgreSQL's identifier limit (NAMEDATALEN − 1): a longer channel makes pg_notify fail. */
 const CHANNEL_MAX_BYTES = 63;
@@ -22,7 +70,7 @@ export function notifyChannel(schema = "public"): string {
 export class PgNotifier {
   private client: pg.Client | null = null;
   private connecting: Promise<void> | null = null;
-  private waiters = new Set<() => void>();
+  private waiters = new Map<() => void, NudgeFilter | undefined>();
   private retryAt = 0;
   private failures = 0;
   private closed = false;
@@ -32,8 +80,11 @@ export class PgNotifier {
     readonly channel: string,
   ) {}
 
-  /** Resolves on the next NOTIFY on the channel, after `timeoutMs`, or when `signal` aborts. */
-  wait(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  /**
+   * Resolves on the next NOTIFY on the channel that `filter` accepts (any without one), after `timeoutMs`, or
+   * when `signal` aborts.
+   */
+  wait(timeoutMs: number, signal?: AbortSignal, filter?: NudgeFilter): Promise<void> {
     this.ensureListening();
     return new Promise((resolve) => {
       let timer: NodeJS.Timeout | undefined;
@@ -44,14 +95,19 @@ export class PgNotifier {
         resolve();
       };
       if (signal?.aborted) return resolve();
-      this.waiters.add(done);
+      this.waiters.set(done, filter);
       timer = setTimeout(done, timeoutMs);
       signal?.addEventListener("abort", done, { once: true });
     });
   }
 
   private wakeAll(): void {
-    for (const w of [...this.waiters]) w();
+    for (const w of [...this.waiters.keys()]) w();
+  }
+
+  private wake(payload: string | undefined): void {
+    const nudges = parseNudges(payload);
+    for (const [w, filter] of [...this.waiters]) if (wakes(filter, nudges)) w();
   }
 
   private ensureListening(): void {
@@ -66,7 +122,7 @@ export class PgNotifier {
     client.on("error", () => this.drop(client));
     client.on("end", () => this.drop(client));
     client.on("notification", (msg) => {
-      if (msg.channel === this.channel) this.wakeAll();
+      if (msg.channel === this.channel) this.wake(msg.payload);
     });
     try {
       await client.connect();

@@ -6,6 +6,7 @@ import type {
   ClaimedStep,
   ClaimOptions,
   EventRecord,
+  NudgeFilter,
   ReputationRecord,
   RunListOptions,
   RunRecord,
@@ -17,7 +18,7 @@ import { openedAttempt } from "../run-rows.js";
 import type { StepStatus } from "../types.js";
 import type { PgDatabase } from "./database.js";
 import { LIST_REPUTATION } from "./knowledge-queries.js";
-import type { PgNotifier } from "./notifier.js";
+import { nudgePayload, type PgNotifier } from "./notifier.js";
 import {
   CLAIM_STEPS,
   COUNT_STEPS,
@@ -58,7 +59,7 @@ export class PgRunStore implements RunStore {
             const now = opts.now ?? (begun[1]?.rows[0]?.now as Date);
             const tx = new PgRunTx(client, now);
             const result = await fn(tx);
-            nudge = tx.nudges.values().next().value;
+            nudge = tx.nudges.size > 0 ? nudgePayload(tx.nudges) : undefined;
             return result;
           },
           {
@@ -176,7 +177,7 @@ export class PgRunStore implements RunStore {
     return rows.map(toEventRecord);
   }
 
-  waitForNudge(timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    return this.notifier.wait(timeoutMs, signal);
+  waitForNudge(timeoutMs: number, signal?: AbortSignal, filter?: NudgeFilter): Promise<void> {
+    return this.notifier.wait(timeoutMs, signal, filter);
   }
 }

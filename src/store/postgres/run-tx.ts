@@ -11,6 +11,7 @@ import type {
   EventRecord,
   LeaseClose,
   NewEvent,
+  NudgeKind,
   ReputationDelta,
   RunPatch,
   RunRecord,
@@ -22,6 +23,7 @@ import type { PatchColumn } from "../run-rows.js";
 import type { RunStatus, StepStatus } from "../types.js";
 import type { PgQueryable } from "./database.js";
 import { APPLY_REPUTATION, GET_FEEDBACK, PUT_FEEDBACK } from "./knowledge-queries.js";
+import { nudgeEntry } from "./notifier.js";
 import {
   APPEND_EVENTS,
   CLOSE_ATTEMPTS,
@@ -81,6 +83,7 @@ function stepRow(s: StepRecord): Record<string, JsonValue> {
 
 export class PgRunTx implements RunTx {
   /** Run ids to NOTIFY about at commit (at most one NOTIFY per transaction is sent). */
+  /** `kind:run_id` of each nudge asked for, in order (see notifier.ts for the payload). */
   readonly nudges = new Set<string>();
 
   constructor(
@@ -296,7 +299,7 @@ export class PgRunTx implements RunTx {
     return [runIds, types, payloads, times];
   }
 
-  notify(runId: string): void {
-    this.nudges.add(runId);
+  notify(runId: string, kind: NudgeKind): void {
+    this.nudges.add(nudgeEntry(kind, runId));
   }
 }

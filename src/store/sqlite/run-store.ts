@@ -15,6 +15,7 @@ import type {
   ClaimedStep,
   ClaimOptions,
   EventRecord,
+  NudgeFilter,
   ReputationRecord,
   RunListOptions,
   RunRecord,
@@ -226,7 +227,7 @@ export class SqliteRunStore implements RunStore {
   }
 
   /** No NOTIFY on SQLite: a plain wait of `timeoutMs` (polling is the guarantee), cut short by `signal`. */
-  waitForNudge(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  waitForNudge(timeoutMs: number, signal?: AbortSignal, _filter?: NudgeFilter): Promise<void> {
     return new Promise((resolve) => {
       if (signal?.aborted) return resolve();
       const done = () => {

@@ -13,6 +13,7 @@ import type {
   EventRecord,
   LeaseClose,
   NewEvent,
+  NudgeKind,
   ReputationDelta,
   RunPatch,
   RunRecord,
@@ -280,7 +281,7 @@ export class SqliteRunTx implements RunTx {
     return last - count + 1;
   }
 
-  notify(_runId: string): void {
+  notify(_runId: string, _kind: NudgeKind): void {
     // No NOTIFY on SQLite: workers and followers poll (SPEC §4: polling is the guarantee).
   }
 }
