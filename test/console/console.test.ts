@@ -62,7 +62,11 @@ async function serve(token?: string): Promise<Served> {
 }
 
 async function post(s: Served, path: string, body: unknown): Promise<unknown> {
-  const res = await fetch(`${s.url}${path}`, { method: "POST", body: JSON.stringify(body) });
+  const res = await fetch(`${s.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
   const json = await res.json();
   if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(json)}`);
   return json;
@@ -277,7 +281,7 @@ describe.skipIf(!haveChromium && !required)("web console (Chromium)", () => {
     const s = await serve("s3cret");
     await fetch(`${s.url}/api/runs?kickoff=true`, {
       method: "POST",
-      headers: { authorization: "Bearer s3cret" },
+      headers: { authorization: "Bearer s3cret", "content-type": "application/json" },
       body: JSON.stringify({
         run_id: "ui-auth",
         shared_inputs: { topic: "t" },
