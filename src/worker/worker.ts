@@ -4,6 +4,7 @@
 // A heartbeat timer extends held leases every H and aborts the calls whose lease was lost. Database errors
 // are logged and retried with capped backoff; they never crash the worker. stop() is graceful: claiming
 // stops, in-flight steps get `shutdownGraceMs` to finish, the rest are aborted and released.
+import { isDbUnavailable } from "../errors.js";
 import { createExecutor } from "../executors/registry.js";
 import { buildExecuteRequest } from "../executors/request.js";
 import { runAttempt } from "../executors/run-attempt.js";
@@ -83,7 +84,11 @@ export class Worker {
     try {
       while (!this.stopping) {
         try {
-          await expireLeases(this.store);
+          // A sweep that fails on one run's account must not stop claims (the heartbeat sweeps again).
+          await expireLeases(this.store).catch((err: unknown) => {
+            if (isDbUnavailable(err)) throw err;
+            this.log.warn({ err: String(err) }, "lease expiry failed; claiming anyway");
+          });
           if (recheck) await this.checkLeases();
           const free = o.concurrency - this.inflight.size;
           if (free > 0 && !(o.once && claimedOnce)) {

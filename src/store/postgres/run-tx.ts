@@ -9,6 +9,7 @@ import type {
   AttemptRecord,
   EventBatch,
   EventRecord,
+  Isolated,
   LeaseClose,
   NewEvent,
   ReputationDelta,
@@ -21,6 +22,7 @@ import type {
 import type { PatchColumn } from "../run-rows.js";
 import type { RunStatus, StepStatus } from "../types.js";
 import type { PgQueryable } from "./database.js";
+import { isDatabaseFailure } from "./errors.js";
 import { APPLY_REPUTATION, GET_FEEDBACK, PUT_FEEDBACK } from "./knowledge-queries.js";
 import {
   APPEND_EVENTS,
@@ -82,6 +84,7 @@ function stepRow(s: StepRecord): Record<string, JsonValue> {
 export class PgRunTx implements RunTx {
   /** Run ids to NOTIFY about at commit (at most one NOTIFY per transaction is sent). */
   readonly nudges = new Set<string>();
+  private savepoints = 0;
 
   constructor(
     private readonly client: PgQueryable,
@@ -298,5 +301,19 @@ export class PgRunTx implements RunTx {
 
   notify(runId: string): void {
     this.nudges.add(runId);
+  }
+
+  async isolate<T>(fn: () => Promise<T>): Promise<Isolated<T>> {
+    const savepoint = `ws_isolate_${++this.savepoints}`;
+    await this.client.query(`SAVEPOINT ${savepoint}`);
+    try {
+      const value = await fn();
+      await this.client.query(`RELEASE SAVEPOINT ${savepoint}`);
+      return { ok: true, value };
+    } catch (err) {
+      if (isDatabaseFailure(err)) throw err;
+      await this.client.query(`ROLLBACK TO SAVEPOINT ${savepoint}`);
+      return { ok: false, error: err };
+    }
   }
 }
