@@ -342,8 +342,15 @@ async function recordStale(
   return { applied: false, reason: "STALE", closed_as: attempt.status };
 }
 
-/** Graceful shutdown: hands unfinished steps back (attempt not counted). One transaction per run. */
-export async function releaseAttempts(store: RunStore, leases: readonly AttemptLease[]): Promise<number> {
+/** Why a worker hands a step back: it is shutting down, or it could not read the step's executor. */
+export type ReleaseReason = "WORKER_SHUTDOWN" | "EXECUTOR_LOOKUP_FAILED";
+
+/** Hands unfinished steps back (attempt not counted), e.g. on graceful shutdown. One transaction per run. */
+export async function releaseAttempts(
+  store: RunStore,
+  leases: readonly AttemptLease[],
+  reason: ReleaseReason = "WORKER_SHUTDOWN",
+): Promise<number> {
   const byRun = new Map<string, AttemptLease[]>();
   for (const l of leases) byRun.set(l.run_id, [...(byRun.get(l.run_id) ?? []), l]);
   let released = 0;
@@ -368,10 +375,7 @@ export async function releaseAttempts(store: RunStore, leases: readonly AttemptL
           lease_owner: null,
           lease_until: null,
         });
-        events.push(
-          leasedEvent(step, attempt),
-          stepEvent("STEP_RELEASED", step, { reason: "WORKER_SHUTDOWN" }),
-        );
+        events.push(leasedEvent(step, attempt), stepEvent("STEP_RELEASED", step, { reason }));
         count += 1;
       }
       if (events.length > 0) {

@@ -2,6 +2,7 @@
 // the rest. Each worker runs with exitWhenIdle and the built-in `sim` executor, so a test waits for nothing but
 // the worker itself.
 import { afterEach, describe, expect, it } from "vitest";
+import { WattswarmError } from "../../src/errors.js";
 import { finishAttempt, leaseOf, submitRun } from "../../src/kernel/index.js";
 import type { JsonValue } from "../../src/spec/types.js";
 import { PostgresStore } from "../../src/store/postgres/index.js";
@@ -71,6 +72,53 @@ function workerTests(open: OpenStore): void {
     });
     await runWorker(store);
     expect(await real.getRun("swept")).toMatchObject({ status: "FINALIZED" });
+  });
+
+  /** The store, whose getExecutor throws a lost-connection error on its first `failures` calls. */
+  function flakyRegistry(real: WorkerStore, failures: number): { store: WorkerStore; calls: () => number } {
+    let calls = 0;
+    const store = wrapped(real, {
+      getExecutor: async (name: string) => {
+        calls += 1;
+        if (calls <= failures) {
+          throw new WattswarmError("DB_UNAVAILABLE", "lost the connection to PostgreSQL: connection lost");
+        }
+        return real.getExecutor(name);
+      },
+    });
+    return { store, calls: () => calls };
+  }
+
+  it("a database error while loading the executor is retried, never charged to the agent", async () => {
+    const real = await open();
+    await submitRun(real, makeSpec("flaky", { agents: ["a", "b"] }), true);
+    const { store, calls } = flakyRegistry(real, 1);
+    await runWorker(store);
+    expect(calls()).toBeGreaterThanOrEqual(2);
+    expect(await real.getRun("flaky")).toMatchObject({ status: "FINALIZED" });
+    const attempts = await real.getAttempts("flaky");
+    expect(attempts.map((a) => [a.status, a.error_code])).toEqual([
+      ["SUCCEEDED", null],
+      ["SUCCEEDED", null],
+    ]);
+  });
+
+  it("a registry that stays unreadable past the lease: the step is released, not counted, and runs later", async () => {
+    const real = await open();
+    await submitRun(real, makeSpec("down", { agents: ["a"] }), true);
+    const { store } = flakyRegistry(real, 6);
+    await runWorker(store, { leaseMs: 1000, concurrency: 1 });
+    expect(await real.getRun("down")).toMatchObject({ status: "FINALIZED" });
+    const attempts = await real.getAttempts("down");
+    expect(attempts.at(-1)).toMatchObject({ status: "SUCCEEDED" });
+    expect(attempts.length).toBeGreaterThan(1);
+    for (const a of attempts.slice(0, -1)) expect(a).toMatchObject({ status: "RELEASED", error_code: null });
+    expect((await real.getSteps("down"))[0]).toMatchObject({ status: "SUCCEEDED", attempt: 1 });
+    const released = (await real.listEvents("down", { limit: 100 })).filter(
+      (e) => e.event_type === "STEP_RELEASED",
+    );
+    expect(released.length).toBe(attempts.length - 1);
+    for (const e of released) expect(e.payload).toMatchObject({ reason: "EXECUTOR_LOOKUP_FAILED" });
   });
 }
 
