@@ -262,8 +262,7 @@ async function finishPass(
     const runSteps = [...steps.values()]
       .filter((s) => s.run_id === runId)
       .sort((a, b) => a.ordinal - b.ordinal);
-    const completed = mine.some((a) => a.after.status === "SUCCEEDED");
-    const settled = await settleSteps(tx, run, runSteps, { completed, isolate });
+    const settled = await settleSteps(tx, run, runSteps, { isolate });
     list.push(...settled.events);
     reputation.push(...settled.reputation);
     // Each completion reports what the transaction that recorded it did to its run.

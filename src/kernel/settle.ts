@@ -104,8 +104,6 @@ function firstClaim(steps: readonly StepRecord[]): string | null {
 }
 
 export interface SettleOptions {
-  /** A step just completed successfully: run the early-stop check. */
-  completed?: boolean;
   /**
    * Settle under a savepoint (RunTx.isolate): when settling throws, its writes are undone and the run is
    * FAILED on its own (failUnsettled) instead of failing the caller's transaction.
@@ -143,8 +141,8 @@ export async function settleSteps(
   lockedSteps: readonly StepRecord[],
   opts: SettleOptions = {},
 ): Promise<Settled> {
-  if (!opts.isolate) return settleOrThrow(tx, run, lockedSteps, opts);
-  const settled = await tx.isolate(() => settleOrThrow(tx, run, lockedSteps, opts));
+  if (!opts.isolate) return settleOrThrow(tx, run, lockedSteps);
+  const settled = await tx.isolate(() => settleOrThrow(tx, run, lockedSteps));
   return settled.ok ? settled.value : failUnsettled(tx, run, lockedSteps, settled.error);
 }
 
@@ -152,7 +150,6 @@ async function settleOrThrow(
   tx: RunTx,
   run: RunRecord,
   lockedSteps: readonly StepRecord[],
-  opts: SettleOptions,
 ): Promise<Settled> {
   let steps = lockedSteps;
   const now = tx.now.toISOString();
@@ -166,7 +163,9 @@ async function settleOrThrow(
   const events: NewEvent[] = [];
   if (run.spec.aggregation.mode === "early_stop") {
     earlyStop = { stopped: false, steps_saved: 0, calls_aborted: 0 };
-    if (opts.completed && active.length > 0) {
+    // After every completion, failures and expired leases included: a step that can no longer vote lowers
+    // what the others could still cast (SPEC §5.6).
+    if (active.length > 0) {
       const check = checkEarlyStop(await aggregationInput(tx, run, steps, null));
       if (check.stop) {
         const leased = active.filter((s) => s.status === "LEASED");
