@@ -46,3 +46,8 @@ export const EXIT_CODES: Record<ErrorCode, number> = {
 export function isWattswarmError(err: unknown): err is WattswarmError {
   return err instanceof WattswarmError;
 }
+
+/** True when the database could not be reached (or stayed locked): retrying elsewhere or splitting won't help. */
+export function isDbUnavailable(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === "DB_UNAVAILABLE";
+}

@@ -1,5 +1,6 @@
 // Reading each step into a ballot entry and counting the weighted ballot (SPEC §5.1, §5.2).
 import type { AgentSpec, JsonObject, RunSpec, VoteOn } from "../spec/types.js";
+import { MAX_OUTPUT_DEPTH, responseTooDeepAt } from "../util/json.js";
 import { extractConfidence, extractEvidence, extractOutput, normalizeBallot } from "./normalize.js";
 import type { StepState } from "./types.js";
 
@@ -63,6 +64,12 @@ export function readBallots(
   const ordered = [...steps].sort((a, b) => a.ordinal - b.ordinal);
   return ordered.map((step) => {
     const succeeded = step.status === "SUCCEEDED";
+    // Executors refuse such output (SPEC §8.4); one stored before must not reach the walks below unbounded.
+    if (succeeded && responseTooDeepAt(step.response) !== undefined) {
+      throw new Error(
+        `agent ${step.agent_id}: output nested more than ${MAX_OUTPUT_DEPTH} levels (limit ${MAX_OUTPUT_DEPTH}); it cannot be aggregated`,
+      );
+    }
     const output = succeeded ? extractOutput(step.response) : null;
     const decision = output ? normalizeBallot(output.decision) : null;
     const answer = output ? normalizeBallot(output.answer) : null;

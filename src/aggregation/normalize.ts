@@ -7,19 +7,44 @@ function isPlainObject(v: unknown): v is JsonObject {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** Keys in code-point order, no spaces: the same value always gives the same text. */
+/**
+ * Keys in code-point order, no spaces: the same value always gives the same text. Iterative, so that no
+ * nesting overflows the stack: the work list holds values still to write and text already decided.
+ */
 export function canonicalJson(value: JsonValue): string {
-  if (value === null || typeof value !== "object") return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  // Code-point order is UTF-8 byte order (UTF-16 unit order differs beyond the BMP).
-  const keys = Object.keys(value).sort(compareUtf8);
-  const parts: string[] = [];
-  for (const key of keys) {
-    const v = value[key];
-    if (v === undefined) continue;
-    parts.push(`${JSON.stringify(key)}:${canonicalJson(v)}`);
+  const out: string[] = [];
+  const work: ({ text: string } | { value: JsonValue })[] = [{ value }];
+  for (let item = work.pop(); item !== undefined; item = work.pop()) {
+    if ("text" in item) {
+      out.push(item.text);
+      continue;
+    }
+    const v = item.value;
+    if (v === null || typeof v !== "object") {
+      out.push(JSON.stringify(v));
+    } else if (Array.isArray(v)) {
+      // Pushed in reverse: popped as "[", v[0], ",", v[1], …, "]".
+      work.push({ text: "]" });
+      for (let i = v.length - 1; i >= 0; i--) {
+        work.push({ value: v[i] as JsonValue });
+        if (i > 0) work.push({ text: "," });
+      }
+      work.push({ text: "[" });
+    } else {
+      // Code-point order is UTF-8 byte order (UTF-16 unit order differs beyond the BMP).
+      const keys = Object.keys(v)
+        .filter((key) => v[key] !== undefined)
+        .sort(compareUtf8);
+      work.push({ text: "}" });
+      for (let i = keys.length - 1; i >= 0; i--) {
+        const key = keys[i] as string;
+        work.push({ value: v[key] as JsonValue });
+        work.push({ text: `${i > 0 ? "," : ""}${JSON.stringify(key)}:` });
+      }
+      work.push({ text: "{" });
+    }
   }
-  return `{${parts.join(",")}}`;
+  return out.join("");
 }
 
 function normalizeText(text: string): string {

@@ -6,7 +6,7 @@ import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 import type { JsonObject, JsonValue } from "../spec/types.js";
 import {
-  checkEvidenceLimits,
+  checkOutputLimits,
   commonConfigProblems,
   ENV_VAR_NAME,
   failure,
@@ -261,7 +261,7 @@ export class CommandExecutor implements Executor {
     if (text === "") return failure("BAD_OUTPUT", true, withStderr(`no output on stdout (${source})`));
     const parsed = parseJsonObject(text, `stdout of ${source}`);
     if (!parsed.ok) return failure("BAD_OUTPUT", true, withStderr(parsed.failure.error));
-    return checkEvidenceLimits(parsed.value, source) ?? { ok: true, response: parsed.value };
+    return checkOutputLimits(parsed.value, source) ?? { ok: true, response: parsed.value };
   }
 
   async check(): Promise<ExecutorCheck> {

@@ -4,7 +4,7 @@
 import type { JsonObject } from "../spec/types.js";
 import {
   type AttemptFailure,
-  checkEvidenceLimits,
+  checkOutputLimits,
   classifyFetchError,
   failure,
   httpStatusFailure,
@@ -123,8 +123,9 @@ export class HttpExecutor implements Executor {
       const executed = await this.postJson("/execute", request, headers, call.signal);
       if (!executed.ok) return executed.failure;
       const response = executed.value;
-      const tooMuchEvidence = checkEvidenceLimits(response, source);
-      if (tooMuchEvidence) return tooMuchEvidence;
+      // Before /verify, which would send it on.
+      const overLimits = checkOutputLimits(response, source);
+      if (overLimits) return overLimits;
       if (!this.config.verify) return { ok: true, response };
 
       source = this.source("/verify");

@@ -1,6 +1,7 @@
 // Limits and error classification shared by every executor kind (SPEC §8.4), so http, openai and command
 // report the same codes and the same wording for the same problem.
 import type { JsonObject, JsonValue } from "../spec/types.js";
+import { MAX_OUTPUT_DEPTH, responseTooDeepAt } from "../util/json.js";
 import {
   type AttemptErrorCode,
   ERROR_TEXT_LIMIT_BYTES,
@@ -182,6 +183,27 @@ export function checkEvidenceLimits(response: JsonObject, source?: string): Atte
     return failure("BAD_OUTPUT", true, withSource(message, source));
   }
   return null;
+}
+
+/**
+ * The SPEC §8.4 limits of a successful response, the same for every executor kind (runAttempt applies it to
+ * all of them): nesting (BAD_OUTPUT, not retried), size (OUTPUT_TOO_LARGE), then evidence. Nesting comes
+ * first: it bounds the recursion of the JSON.stringify that measures the size.
+ */
+export function checkOutputLimits(response: JsonObject, source?: string): AttemptFailure | null {
+  if (responseTooDeepAt(response) !== undefined) {
+    const message = `BAD_OUTPUT: candidate_output nested more than ${MAX_OUTPUT_DEPTH} levels (limit ${MAX_OUTPUT_DEPTH})`;
+    return failure("BAD_OUTPUT", false, withSource(message, source));
+  }
+  let bytes: number;
+  try {
+    bytes = Buffer.byteLength(JSON.stringify(response) ?? "", "utf8");
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    return failure("BAD_OUTPUT", false, withSource(`BAD_OUTPUT: not JSON: ${reason}`, source));
+  }
+  if (bytes > OUTPUT_LIMIT_BYTES) return outputTooLarge(bytes, source);
+  return checkEvidenceLimits(response, source);
 }
 
 /** Cuts to at most `maxBytes` of UTF-8 (ellipsis included) without splitting a character. */

@@ -1,6 +1,6 @@
 // Runs one attempt under its deadline and the caller's cancel signal. This is the only place that tells a
 // timeout from a cancel: executors just see one aborted signal (SPEC §8.4, DESIGN §2).
-import { cutErrorText, failure } from "./limits.js";
+import { checkOutputLimits, cutErrorText, failure } from "./limits.js";
 import type { AttemptContext, ExecuteRequest, ExecutionOutcome, Executor } from "./types.js";
 
 export type AttemptResult = ExecutionOutcome | { cancelled: true };
@@ -63,7 +63,9 @@ export async function runAttempt(
       return failure("TIMEOUT", true, `TIMEOUT: no result within ${ctx.timeout_ms} ms`);
     }
     const outcome = settled.outcome;
-    return outcome.ok ? outcome : { ...outcome, error: cutErrorText(outcome.error) };
+    // Every kind's output meets SPEC §8.4 here, whatever the executor checked itself.
+    if (outcome.ok) return checkOutputLimits(outcome.response, `executor ${executor.name}`) ?? outcome;
+    return { ...outcome, error: cutErrorText(outcome.error) };
   } finally {
     clearTimeout(timer);
     cancelSignal?.removeEventListener("abort", onCancel);

@@ -3,6 +3,7 @@
 // that attempt's row, never applied.
 
 import { needsReputation } from "../aggregation/index.js";
+import { isDbUnavailable } from "../errors.js";
 import type { ExecutionOutcome } from "../executors/types.js";
 import type { JsonValue } from "../spec/types.js";
 import type {
@@ -111,13 +112,36 @@ export async function finishAttempts(
   // Where executor text enters the store (SPEC §8.4): U+0000, which PostgreSQL refuses, becomes U+FFFD in
   // the error text and in every value and key of the output, before anything reads or writes them.
   const all = completions.map((c, index) => ({ lease: c.lease, outcome: replaceNulDeep(c.outcome), index }));
-  const deferred = await store.transaction((tx) => finishInTx(tx, all, results, true), opts);
+  const deferred = await settlingApart(
+    store,
+    (tx, isolate) => finishInTx(tx, all, results, true, isolate),
+    opts,
+  );
   const byRun = new Map<string, Indexed[]>();
   for (const c of deferred) byRun.set(c.lease.run_id, [...(byRun.get(c.lease.run_id) ?? []), c]);
   for (const runId of [...byRun.keys()].sort()) {
-    await store.transaction((tx) => finishInTx(tx, byRun.get(runId) ?? [], results, false), opts);
+    const items = byRun.get(runId) ?? [];
+    await settlingApart(store, (tx, isolate) => finishInTx(tx, items, results, false, isolate), opts);
   }
   return results;
+}
+
+/**
+ * Runs `fn` in a transaction; when that fails for any reason but an unreachable database, runs it once more
+ * with every run's settling isolated (SettleOptions.isolate), so that a run that cannot be settled is FAILED
+ * on its own while the rest of the transaction commits. The savepoints are paid for only after a failure.
+ */
+async function settlingApart<T>(
+  store: RunStore,
+  fn: (tx: RunTx, isolate: boolean) => Promise<T>,
+  opts: { now?: Date },
+): Promise<T> {
+  try {
+    return await store.transaction((tx) => fn(tx, false), opts);
+  } catch (err) {
+    if (isDbUnavailable(err)) throw err;
+    return store.transaction((tx) => fn(tx, true), opts);
+  }
 }
 
 /** One transaction of finishAttempts; returns the completions left for transactions of their own. */
@@ -126,6 +150,7 @@ async function finishInTx(
   items: readonly Indexed[],
   results: FinishOutcome[],
   deferReputationReaders: boolean,
+  isolate: boolean,
 ): Promise<Indexed[]> {
   const runIds = [...new Set(items.map((c) => c.lease.run_id))].sort();
   const locked = new Map((await tx.lockRuns(runIds)).map((r) => [r.run_id, r]));
@@ -162,7 +187,7 @@ async function finishInTx(
       now.push(c);
     }
     pending = later;
-    await finishPass(tx, runs, steps, now, results, events, reputation);
+    await finishPass(tx, runs, steps, now, results, events, reputation, isolate);
   }
   const batches: EventBatch[] = [...events].map(([run_id, list]) => ({ run_id, events: list }));
   await tx.appendEventBatches(batches.sort((a, b) => (a.run_id < b.run_id ? -1 : 1)));
@@ -180,6 +205,7 @@ async function finishPass(
   results: FinishOutcome[],
   events: Map<string, NewEvent[]>,
   reputation: ReputationDelta[],
+  isolate: boolean,
 ): Promise<void> {
   const now = tx.now.toISOString();
   const applied: Applied[] = [];
@@ -238,8 +264,7 @@ async function finishPass(
     const runSteps = [...steps.values()]
       .filter((s) => s.run_id === runId)
       .sort((a, b) => a.ordinal - b.ordinal);
-    const completed = mine.some((a) => a.after.status === "SUCCEEDED");
-    const settled = await settleSteps(tx, run, runSteps, { completed });
+    const settled = await settleSteps(tx, run, runSteps, { isolate });
     list.push(...settled.events);
     reputation.push(...settled.reputation);
     // Each completion reports what the transaction that recorded it did to its run.
@@ -318,8 +343,15 @@ async function recordStale(
   return { applied: false, reason: "STALE", closed_as: attempt.status };
 }
 
-/** Graceful shutdown: hands unfinished steps back (attempt not counted). One transaction per run. */
-export async function releaseAttempts(store: RunStore, leases: readonly AttemptLease[]): Promise<number> {
+/** Why a worker hands a step back: it is shutting down, or it could not read the step's executor. */
+export type ReleaseReason = "WORKER_SHUTDOWN" | "EXECUTOR_LOOKUP_FAILED";
+
+/** Hands unfinished steps back (attempt not counted), e.g. on graceful shutdown. One transaction per run. */
+export async function releaseAttempts(
+  store: RunStore,
+  leases: readonly AttemptLease[],
+  reason: ReleaseReason = "WORKER_SHUTDOWN",
+): Promise<number> {
   const byRun = new Map<string, AttemptLease[]>();
   for (const l of leases) byRun.set(l.run_id, [...(byRun.get(l.run_id) ?? []), l]);
   let released = 0;
@@ -344,10 +376,7 @@ export async function releaseAttempts(store: RunStore, leases: readonly AttemptL
           lease_owner: null,
           lease_until: null,
         });
-        events.push(
-          leasedEvent(step, attempt),
-          stepEvent("STEP_RELEASED", step, { reason: "WORKER_SHUTDOWN" }),
-        );
+        events.push(leasedEvent(step, attempt), stepEvent("STEP_RELEASED", step, { reason }));
         count += 1;
       }
       if (events.length > 0) {
@@ -360,51 +389,63 @@ export async function releaseAttempts(store: RunStore, leases: readonly AttemptL
   return released;
 }
 
-/** Expires every lease past its deadline: one transaction per affected run, run row first. */
+/**
+ * Expires every lease past its deadline: one transaction per affected run, run row first. A run whose
+ * transaction fails does not hold back the others; the first such error is thrown after all were tried.
+ */
 export async function expireLeases(store: RunStore, opts: { now?: Date } = {}): Promise<number> {
   let expired = 0;
+  let failed: { error: unknown } | undefined;
   for (const runId of await store.findExpiredLeaseRuns(opts.now)) {
-    expired += await store.transaction(async (tx) => {
-      const run = await tx.lockRun(runId);
-      if (!run) return 0;
-      const steps = await tx.lockSteps(runId);
-      const nowMs = tx.now.getTime();
-      const now = tx.now.toISOString();
-      const stale = steps.filter(
-        (s) => s.status === "LEASED" && s.lease_until !== null && Date.parse(s.lease_until) < nowMs,
-      );
-      if (stale.length === 0) return 0;
-      const events: NewEvent[] = [];
-      for (const step of stale) {
-        const attempt = await tx.getAttempt(step.step_id, step.attempt_seq);
-        const left = step.attempt < step.max_attempts;
-        const error = `LEASE_EXPIRED: lease of worker ${step.lease_owner ?? "?"} ended at ${step.lease_until}`;
-        await tx.updateAttempt(step.step_id, step.attempt_seq, {
-          status: "LEASE_EXPIRED",
-          error_code: "LEASE_EXPIRED",
-          error_text: error,
-          finished_at: now,
-        });
-        const status = left ? "RETRY_WAIT" : "FAILED";
-        await tx.updateSteps([step.step_id], ["LEASED"], {
-          status,
-          next_run_at: now,
-          lease_token: null,
-          lease_owner: null,
-          lease_until: null,
-          error_text: error,
-          ...(left ? {} : { finished_at: now }),
-        });
-        events.push(
-          leasedEvent(step, attempt),
-          stepEvent("STEP_LEASE_EXPIRED", step, { status, error, error_code: "LEASE_EXPIRED" }),
-        );
-      }
-      await tx.appendEvents(runId, events);
-      tx.notify(runId, "work");
-      await settleRun(tx, run);
-      return stale.length;
-    }, opts);
+    try {
+      expired += await settlingApart(store, (tx, isolate) => expireRunLeases(tx, runId, isolate), opts);
+    } catch (err) {
+      if (isDbUnavailable(err)) throw err;
+      failed ??= { error: err };
+    }
   }
+  if (failed) throw failed.error;
   return expired;
+}
+
+async function expireRunLeases(tx: RunTx, runId: string, isolate: boolean): Promise<number> {
+  const run = await tx.lockRun(runId);
+  if (!run) return 0;
+  const steps = await tx.lockSteps(runId);
+  const nowMs = tx.now.getTime();
+  const now = tx.now.toISOString();
+  const stale = steps.filter(
+    (s) => s.status === "LEASED" && s.lease_until !== null && Date.parse(s.lease_until) < nowMs,
+  );
+  if (stale.length === 0) return 0;
+  const events: NewEvent[] = [];
+  for (const step of stale) {
+    const attempt = await tx.getAttempt(step.step_id, step.attempt_seq);
+    const left = step.attempt < step.max_attempts;
+    const error = `LEASE_EXPIRED: lease of worker ${step.lease_owner ?? "?"} ended at ${step.lease_until}`;
+    await tx.updateAttempt(step.step_id, step.attempt_seq, {
+      status: "LEASE_EXPIRED",
+      error_code: "LEASE_EXPIRED",
+      error_text: error,
+      finished_at: now,
+    });
+    const status = left ? "RETRY_WAIT" : "FAILED";
+    await tx.updateSteps([step.step_id], ["LEASED"], {
+      status,
+      next_run_at: now,
+      lease_token: null,
+      lease_owner: null,
+      lease_until: null,
+      error_text: error,
+      ...(left ? {} : { finished_at: now }),
+    });
+    events.push(
+      leasedEvent(step, attempt),
+      stepEvent("STEP_LEASE_EXPIRED", step, { status, error, error_code: "LEASE_EXPIRED" }),
+    );
+  }
+  await tx.appendEvents(runId, events);
+  tx.notify(runId, "work");
+  await settleRun(tx, run, { isolate });
+  return stale.length;
 }

@@ -16,19 +16,24 @@ export function boundPayload(payload: JsonObject, limit = EVENT_PAYLOAD_LIMIT_BY
   const copy = structuredClone(payload);
   for (let guard = 0; guard < 10_000 && byteLength(copy) > limit; guard++) {
     let best: { parent: JsonObject | JsonValue[]; key: string | number; size: number } | null = null;
-    const visit = (node: JsonValue): void => {
+    // Depth-first, each value before its children, with an explicit stack: no nesting overflows it.
+    const stack: { parent: JsonObject | JsonValue[]; key: string | number; value: JsonValue }[] = [];
+    const pushChildren = (node: JsonValue): void => {
       if (node === null || typeof node !== "object") return;
       const entries: [string | number, JsonValue][] = Array.isArray(node)
         ? node.map((v, i) => [i, v])
         : Object.entries(node);
-      for (const [key, value] of entries) {
-        if (node === copy && key === "run_id") continue;
-        const size = byteLength(value);
-        if (!best || size > best.size) best = { parent: node, key, size };
-        visit(value);
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [key, value] = entries[i] as [string | number, JsonValue];
+        if (node !== copy || key !== "run_id") stack.push({ parent: node, key, value });
       }
     };
-    visit(copy);
+    pushChildren(copy);
+    for (let entry = stack.pop(); entry !== undefined; entry = stack.pop()) {
+      const size = byteLength(entry.value);
+      if (!best || size > best.size) best = { parent: entry.parent, key: entry.key, size };
+      pushChildren(entry.value);
+    }
     if (!best) break;
     const target = best as { parent: JsonObject | JsonValue[]; key: string | number; size: number };
     // Replace the largest value found; when it is already a marker, nothing more can shrink.

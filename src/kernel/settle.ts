@@ -21,9 +21,10 @@ import type {
   RunTx,
   StepRecord,
 } from "../store/run-port.js";
+import { cutText } from "../util/text.js";
 import { runEvent, stepEvent } from "./events.js";
 import { finalizationDeltas } from "./reputation.js";
-import { countSteps, finalResult } from "./result.js";
+import { countSteps, finalResult, provisionalResult } from "./result.js";
 import { ACTIVE_STEP_STATUSES, RUN_TRANSITIONS, STEP_TRANSITIONS } from "./states.js";
 
 const REEXPLORE_EVENTS = ["RUN_TIE_REEXPLORE_TRIGGERED", "RUN_NULL_REEXPLORE_TRIGGERED"] as const;
@@ -103,8 +104,11 @@ function firstClaim(steps: readonly StepRecord[]): string | null {
 }
 
 export interface SettleOptions {
-  /** A step just completed successfully: run the early-stop check. */
-  completed?: boolean;
+  /**
+   * Settle under a savepoint (RunTx.isolate): when settling throws, its writes are undone and the run is
+   * FAILED on its own (failUnsettled) instead of failing the caller's transaction.
+   */
+  isolate?: boolean;
 }
 
 export type SettleOutcome = "ACTIVE" | "FINALIZED" | "FAILED" | "REEXPLORED" | "EARLY_STOPPED";
@@ -137,6 +141,16 @@ export async function settleSteps(
   lockedSteps: readonly StepRecord[],
   opts: SettleOptions = {},
 ): Promise<Settled> {
+  if (!opts.isolate) return settleOrThrow(tx, run, lockedSteps);
+  const settled = await tx.isolate(() => settleOrThrow(tx, run, lockedSteps));
+  return settled.ok ? settled.value : failUnsettled(tx, run, lockedSteps, settled.error);
+}
+
+async function settleOrThrow(
+  tx: RunTx,
+  run: RunRecord,
+  lockedSteps: readonly StepRecord[],
+): Promise<Settled> {
   let steps = lockedSteps;
   const now = tx.now.toISOString();
   if (run.status === "QUEUED" && steps.some((s) => s.started_at !== null && s.status !== "QUEUED")) {
@@ -149,7 +163,9 @@ export async function settleSteps(
   const events: NewEvent[] = [];
   if (run.spec.aggregation.mode === "early_stop") {
     earlyStop = { stopped: false, steps_saved: 0, calls_aborted: 0 };
-    if (opts.completed && active.length > 0) {
+    // After every completion, failures and expired leases included: a step that can no longer vote lowers
+    // what the others could still cast (SPEC §5.6).
+    if (active.length > 0) {
       const check = checkEarlyStop(await aggregationInput(tx, run, steps, null));
       if (check.stop) {
         const leased = active.filter((s) => s.status === "LEASED");
@@ -195,11 +211,68 @@ export async function settleSteps(
   return { outcome: earlyStop?.stopped ? "EARLY_STOPPED" : status, events, reputation };
 }
 
+/** The error code of a run that could not be settled (RUN_FINALIZED payload; error_text prefix). */
+const SETTLE_FAILED = "SETTLE_FAILED";
+
+function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  return err.name === "Error" ? err.message : `${err.name}: ${err.message}`;
+}
+
+/**
+ * A run whose settling threw (bad stored data, a bug): FAILED on its own, with the reason in error_text and
+ * RUN_FINALIZED (`error_code: SETTLE_FAILED`), its active steps cancelled (reason `RUN_FAILED`), so that nothing
+ * of it is left for a sweep or a claim to trip over again. `steps` are the run's steps as written before
+ * settling began.
+ */
+async function failUnsettled(
+  tx: RunTx,
+  run: RunRecord,
+  steps: readonly StepRecord[],
+  err: unknown,
+): Promise<Settled> {
+  if (!RUN_TRANSITIONS.fail.from.includes(run.status)) throw err;
+  const now = tx.now.toISOString();
+  const error = cutText(`${SETTLE_FAILED}: ${describeError(err)}`);
+  const active = steps.filter(isActive);
+  const events = active.length > 0 ? await cancelSteps(tx, active, "RUN_FAILED") : [];
+  const counts = countSteps(steps.map((s) => (isActive(s) ? { status: "CANCELLED" as const } : s)));
+  const failed: RunRecord = {
+    ...run,
+    status: "FAILED",
+    error_text: error,
+    finished_at: now,
+    started_at: run.started_at ?? firstClaim(steps),
+  };
+  const ok = await tx.updateRun(run.run_id, RUN_TRANSITIONS.fail.from, {
+    status: "FAILED",
+    result: provisionalResult(failed, counts),
+    error_text: error,
+    finished_at: now,
+    started_at: failed.started_at,
+  });
+  if (!ok) throw err;
+  events.push(
+    runEvent("RUN_FINALIZED", run.run_id, {
+      status: "FAILED",
+      final_decision: null,
+      resolution_paths: {},
+      null_resolution: null,
+      counts: counts as unknown as JsonObject,
+      error_code: SETTLE_FAILED,
+      error,
+    }),
+  );
+  // Its cancelled leases are taken back: workers abort those calls, followers see the end.
+  tx.notify(run.run_id, "revoke");
+  return { outcome: "FAILED", events, reputation: [] };
+}
+
 /** Cancels these active steps (closing the attempts of LEASED ones) and returns their events, in step order. */
 export async function cancelSteps(
   tx: RunTx,
   active: readonly StepRecord[],
-  reason: "RUN_CANCELLED" | "EARLY_STOP",
+  reason: "RUN_CANCELLED" | "EARLY_STOP" | "RUN_FAILED",
 ): Promise<NewEvent[]> {
   const now = tx.now.toISOString();
   const events: NewEvent[] = [];

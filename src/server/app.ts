@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { formatPath } from "../spec/issues.js";
 import { LIMITS } from "../spec/schema.js";
 import { hostPolicy, isJsonContentType } from "../util/http-guard.js";
+import { tooDeepAt } from "../util/json.js";
 import { checkAuth, checkBrowserOrigin, isAuthorized } from "./auth.js";
 import { defaultConsoleDir, mountConsoleAssets } from "./console.js";
 import type { ServerDeps } from "./deps.js";
@@ -60,33 +61,6 @@ const SECURITY_HEADERS: Record<string, string> = {
  * still gets the spec validator's own issue with its path.
  */
 export const BODY_MAX_DEPTH = 2 * LIMITS.maxDepth;
-
-interface DepthFrame {
-  value: unknown;
-  key: PropertyKey;
-  parent: DepthFrame | undefined;
-  depth: number;
-}
-
-/** The path of the first container nested deeper than `limit` (the root is level 1), found iteratively. */
-function tooDeepAt(root: unknown, limit: number): PropertyKey[] | undefined {
-  const stack: DepthFrame[] = [{ value: root, key: "", parent: undefined, depth: 1 }];
-  while (stack.length > 0) {
-    const frame = stack.pop()!;
-    const { value, depth } = frame;
-    if (value === null || typeof value !== "object") continue;
-    if (depth > limit) {
-      const path: PropertyKey[] = [];
-      for (let f: DepthFrame | undefined = frame; f?.parent; f = f.parent) path.unshift(f.key);
-      return path;
-    }
-    const entries: [PropertyKey, unknown][] = Array.isArray(value)
-      ? value.map((v, i) => [i, v])
-      : Object.entries(value);
-    for (const [key, child] of entries) stack.push({ value: child, key, parent: frame, depth: depth + 1 });
-  }
-  return undefined;
-}
 
 function parseJsonBody(text: string): unknown {
   if (text.trim() === "") return undefined;

@@ -178,6 +178,9 @@ export interface ClaimedStep {
   task_type: string;
 }
 
+/** What RunTx.isolate returns: fn's value, or the error that rolled its writes back. */
+export type Isolated<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
 export interface RunTx {
   /** The transaction's clock (PostgreSQL `now()` of this transaction; the process clock on SQLite). */
   readonly now: Date;
@@ -228,6 +231,12 @@ export interface RunTx {
    * transaction's nudges go out as one NOTIFY.
    */
   notify(runId: string, kind: NudgeKind): void;
+  /**
+   * Runs `fn` under a savepoint. When it throws for a reason of its own (the data it met, a bug), its writes
+   * are rolled back and the error is returned: the transaction goes on. A failure of the database itself
+   * (connection, lock, serialization, resources) is rethrown, and the transaction is lost with it.
+   */
+  isolate<T>(fn: () => Promise<T>): Promise<Isolated<T>>;
 }
 
 /**

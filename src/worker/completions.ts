@@ -1,6 +1,7 @@
 // Group commit of a worker's completions. Results that arrive while a commit is in flight wait for it and then
 // go together in the next one: one transaction for many completions when the worker is busy, and no added
 // delay when it is not (a lone completion commits at once).
+import { isDbUnavailable } from "../errors.js";
 import type { Completion, FinishOutcome } from "../kernel/attempts.js";
 
 /** Commits completions in one transaction; results in the order given. */
@@ -10,11 +11,6 @@ interface Pending {
   completion: Completion;
   resolve: (outcome: FinishOutcome) => void;
   reject: (err: unknown) => void;
-}
-
-/** Errors that say the database could not be reached: splitting the batch would not help. */
-function isUnavailable(err: unknown): boolean {
-  return (err as { code?: unknown } | null)?.code === "DB_UNAVAILABLE";
 }
 
 export class CompletionBatcher {
@@ -49,7 +45,7 @@ export class CompletionBatcher {
             p.resolve(outcomes[i] as FinishOutcome);
           });
         } catch (err) {
-          if (batch.length === 1 || isUnavailable(err)) {
+          if (batch.length === 1 || isDbUnavailable(err)) {
             for (const p of batch) p.reject(err);
             continue;
           }

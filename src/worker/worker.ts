@@ -4,15 +4,17 @@
 // A heartbeat timer extends held leases every H and aborts the calls whose lease was lost. Database errors
 // are logged and retried with capped backoff; they never crash the worker. stop() is graceful: claiming
 // stops, in-flight steps get `shutdownGraceMs` to finish, the rest are aborted and released.
-import { createExecutor } from "../executors/registry.js";
+import { isDbUnavailable } from "../errors.js";
 import { buildExecuteRequest } from "../executors/request.js";
 import { runAttempt } from "../executors/run-attempt.js";
-import type { ExecutionOutcome, Executor } from "../executors/types.js";
+import { abortableSleep } from "../executors/signals.js";
+import type { ExecutionOutcome } from "../executors/types.js";
 import {
   type AttemptLease,
   expireLeases,
   finishAttempts,
   leaseOf,
+  type ReleaseReason,
   releaseAttempts,
 } from "../kernel/attempts.js";
 import { newAttemptId } from "../kernel/ids.js";
@@ -20,6 +22,7 @@ import type { Store } from "../store/port.js";
 import type { ClaimedStep, NudgeFilter, RunStore } from "../store/run-port.js";
 import { type Logger, silentLogger } from "../util/log.js";
 import { CompletionBatcher } from "./completions.js";
+import { ExecutorCache, type Loaded } from "./executor-cache.js";
 import type { WorkerOptions } from "./options.js";
 
 export type WorkerStore = Store & RunStore;
@@ -32,7 +35,6 @@ interface InFlight {
   done: Promise<void>;
 }
 
-const EXECUTOR_CACHE_MS = 5_000;
 /** A worker wakes for claimable work and for leases taken back, not for every other run's finalization. */
 const WORKER_NUDGES: NudgeFilter = { kinds: ["work", "revoke"] };
 /** After a failed heartbeat or lease expiry: retry this soon, this many times, before the next tick (H). */
@@ -45,7 +47,7 @@ function sleep(ms: number): Promise<void> {
 
 export class Worker {
   private readonly inflight = new Map<string, InFlight>();
-  private readonly executors = new Map<string, { executor: Executor | null; at: number }>();
+  private readonly executors: ExecutorCache;
   private stopping = false;
   private wakeUp: (() => void) | null = null;
   /** What happened since the loop last waited: a slot freed, a nudge or a poll tick. */
@@ -63,6 +65,7 @@ export class Worker {
     deps: { logger?: Logger } = {},
   ) {
     this.log = deps.logger ?? silentLogger();
+    this.executors = new ExecutorCache(store, this.log);
     this.completions = new CompletionBatcher((items) => finishAttempts(this.store, items));
   }
 
@@ -85,7 +88,11 @@ export class Worker {
     try {
       while (!this.stopping) {
         try {
-          await expireLeases(this.store);
+          // A sweep that fails on one run's account must not stop claims (the heartbeat sweeps again).
+          await expireLeases(this.store).catch((err: unknown) => {
+            if (isDbUnavailable(err)) throw err;
+            this.log.warn({ err: String(err) }, "lease expiry failed; claiming anyway");
+          });
           if (recheck) await this.checkLeases();
           const free = o.concurrency - this.inflight.size;
           if (free > 0 && !(o.once && claimedOnce)) {
@@ -179,67 +186,69 @@ export class Worker {
       });
   }
 
-  private async executorFor(name: string): Promise<Executor | null> {
-    const cached = this.executors.get(name);
-    if (cached && Date.now() - cached.at < EXECUTOR_CACHE_MS) return cached.executor;
-    const record = await this.store.getExecutor(name);
-    const warn = (msg: string) => this.log.warn({ executor: name }, msg);
-    const executor = record ? createExecutor(record, { warn }) : null;
-    this.executors.set(name, { executor, at: Date.now() });
-    return executor;
+  /**
+   * The step's executor. A failure to read the registry is the worker's problem, never the agent's: it is
+   * retried with capped backoff while the lease holds (L), then, or at shutdown, the step is released (its
+   * attempt not counted). Null when the step was released or its lease lost.
+   */
+  private async loadExecutor(name: string, entry: InFlight): Promise<Loaded | null> {
+    const giveUpAt = Date.now() + this.options.leaseMs;
+    const { signal } = entry.controller;
+    for (let delay = 100; ; delay = Math.min(5_000, delay * 2)) {
+      try {
+        return await this.executors.get(name);
+      } catch (err) {
+        const retry = !signal.aborted && Date.now() + delay < giveUpAt;
+        const step_id = entry.lease.step_id;
+        if (!retry) {
+          this.log.warn({ err: String(err), step_id }, "reading the executor failed; releasing the step");
+          break;
+        }
+        this.log.warn({ err: String(err), step_id, retry_in_ms: delay }, "reading the executor failed");
+        await abortableSleep(delay, signal);
+      }
+    }
+    if (entry.abortReason !== "lease-lost") {
+      await this.release(entry.lease, signal.aborted ? "WORKER_SHUTDOWN" : "EXECUTOR_LOOKUP_FAILED");
+    }
+    return null;
   }
 
   private async execute(claimed: ClaimedStep, entry: InFlight): Promise<void> {
     const { step, attempt } = claimed;
-    let outcome: ExecutionOutcome;
-    let executor: Executor | null = null;
-    try {
-      executor = await this.executorFor(step.executor);
-    } catch (err) {
-      outcome = {
-        ok: false,
-        code: "EXECUTOR_INCOMPATIBLE",
-        retryable: false,
-        error: `executor "${step.executor}": ${err}`,
-      };
+    const loaded = await this.loadExecutor(step.executor, entry);
+    if (loaded === null) return;
+    if (!loaded.ok) {
+      await this.finish(entry.lease, loaded.outcome);
+      return;
     }
-    if (executor) {
-      const request = buildExecuteRequest({
-        run_id: step.run_id,
-        agent_id: step.agent_id,
-        round: step.round,
-        attempt_seq: step.attempt_seq,
-        attempt_id: newAttemptId(step.step_id, step.attempt_seq),
-        task_type: claimed.task_type,
-        profile: step.profile,
-        inputs: step.inputs,
-        timeout_ms: step.timeout_ms,
-      });
-      const ctx = {
-        run_id: step.run_id,
-        step_id: step.step_id,
-        agent_id: step.agent_id,
-        round: step.round,
-        attempt: step.attempt,
-        attempt_seq: attempt.attempt_seq,
-        timeout_ms: step.timeout_ms,
-        deadline_ms: Date.now() + step.timeout_ms,
-      };
-      const result = await runAttempt(executor, request, ctx, entry.controller.signal);
-      if ("cancelled" in result) {
-        if (entry.abortReason === "shutdown") await this.release(entry.lease);
-        return;
-      }
-      outcome = result;
-    } else {
-      outcome ??= {
-        ok: false,
-        code: "EXECUTOR_INCOMPATIBLE",
-        retryable: false,
-        error: `executor "${step.executor}" is not registered (removed after submit?); run: wattswarm executors add ${step.executor} --url <url>`,
-      };
+    const request = buildExecuteRequest({
+      run_id: step.run_id,
+      agent_id: step.agent_id,
+      round: step.round,
+      attempt_seq: step.attempt_seq,
+      attempt_id: newAttemptId(step.step_id, step.attempt_seq),
+      task_type: claimed.task_type,
+      profile: step.profile,
+      inputs: step.inputs,
+      timeout_ms: step.timeout_ms,
+    });
+    const ctx = {
+      run_id: step.run_id,
+      step_id: step.step_id,
+      agent_id: step.agent_id,
+      round: step.round,
+      attempt: step.attempt,
+      attempt_seq: attempt.attempt_seq,
+      timeout_ms: step.timeout_ms,
+      deadline_ms: Date.now() + step.timeout_ms,
+    };
+    const result = await runAttempt(loaded.executor, request, ctx, entry.controller.signal);
+    if ("cancelled" in result) {
+      if (entry.abortReason === "shutdown") await this.release(entry.lease);
+      return;
     }
-    await this.finish(entry.lease, outcome);
+    await this.finish(entry.lease, result);
   }
 
   /** Records the outcome; a database error is retried until the lease would have expired anyway. */
@@ -275,9 +284,9 @@ export class Worker {
     }
   }
 
-  private async release(lease: AttemptLease): Promise<void> {
+  private async release(lease: AttemptLease, reason: ReleaseReason = "WORKER_SHUTDOWN"): Promise<void> {
     try {
-      await releaseAttempts(this.store, [lease]);
+      await releaseAttempts(this.store, [lease], reason);
     } catch (err) {
       this.log.warn({ err: String(err), step_id: lease.step_id }, "release failed; the lease will expire");
     }

@@ -95,6 +95,20 @@ describe("canonicalJson", () => {
     expect(canonicalJson({})).toBe("{}");
   });
 
+  it("never overflows the stack: 100,000 levels of arrays and objects", () => {
+    const levels = 100_000;
+    let arrays: JsonValue = "x";
+    let objects: JsonValue = "x";
+    for (let i = 0; i < levels; i++) {
+      arrays = [arrays];
+      objects = { k: objects, a: i };
+    }
+    expect(canonicalJson(arrays)).toBe(`${"[".repeat(levels)}"x"${"]".repeat(levels)}`);
+    const text = canonicalJson(objects);
+    expect(text.startsWith(`{"a":${levels - 1},"k":{"a":${levels - 2},"k":`)).toBe(true);
+    expect(text.endsWith(`"k":"x"${"}".repeat(levels)}`)).toBe(true);
+  });
+
   it("is insensitive to the key insertion order", () => {
     expect(canonicalJson({ a: 1, b: { c: 2, d: 3 } })).toBe(canonicalJson({ b: { d: 3, c: 2 }, a: 1 }));
   });

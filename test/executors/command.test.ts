@@ -7,7 +7,7 @@ import { CommandExecutor, type CommandExecutorConfig, commandEnv } from "../../s
 import { runAttempt } from "../../src/executors/run-attempt.js";
 import type { ExecutionOutcome } from "../../src/executors/types.js";
 import { makeTempDir } from "../support/sqlite.js";
-import { makeAttempt, never } from "./helpers.js";
+import { makeAttempt, nested, never } from "./helpers.js";
 
 const dir = makeTempDir();
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -169,6 +169,13 @@ describe("command executor: failures", () => {
       /not an object: got an array/,
     );
     expect(failed(await run(agent("empty", ""))).error).toMatch(/^no output on stdout/);
+  });
+
+  it("an output nested over 64 levels → BAD_OUTPUT, not retried", async () => {
+    const deep = JSON.stringify(nested(3000));
+    const outcome = failed(await run(agent("deep", `process.stdout.write(${JSON.stringify(deep)});`)));
+    expect(outcome).toMatchObject({ code: "BAD_OUTPUT", retryable: false });
+    expect(outcome.error).toMatch(/^BAD_OUTPUT: candidate_output nested more than 64 levels \(limit 64\)/);
   });
 
   it("exit 65 is not retryable; other non-zero exits are, with the stderr tail kept", async () => {

@@ -1,7 +1,7 @@
 // Builders for one attempt's request and context, shared by the executor tests.
 import { buildExecuteRequest } from "../../src/executors/request.js";
 import type { AttemptContext, ExecuteRequest } from "../../src/executors/types.js";
-import type { JsonObject } from "../../src/spec/types.js";
+import type { JsonObject, JsonValue } from "../../src/spec/types.js";
 
 export interface AttemptFixture {
   request: ExecuteRequest;
@@ -50,4 +50,11 @@ export function makeAttempt(
 /** A signal that never aborts, for direct execute() calls. */
 export function never(): AbortSignal {
   return new AbortController().signal;
+}
+
+/** A candidate output `{decision: "A", deep}` nested `levels` levels (the object itself is level 1). */
+export function nested(levels: number): JsonObject {
+  let deep: JsonValue = "A";
+  for (let i = 1; i < levels; i++) deep = [deep];
+  return { decision: "A", deep };
 }

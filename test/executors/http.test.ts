@@ -9,7 +9,7 @@ import {
   type TestRuntimeOptions,
   unusedUrl,
 } from "../support/http-runtime.js";
-import { makeAttempt, never } from "./helpers.js";
+import { makeAttempt, nested, never } from "./helpers.js";
 
 const runtimes: TestRuntime[] = [];
 afterEach(async () => {
@@ -226,6 +226,16 @@ describe("http executor: responses", () => {
     const outcome = failed(await executeOnce(rt));
     expect(outcome).toMatchObject({ code: "BAD_OUTPUT", retryable: true });
     expect(outcome.error).toContain("> 64 per attempt");
+  });
+
+  it("refuses a candidate_output nested over 64 levels, not retried, before any /verify", async () => {
+    const rt = await runtime({ execute: { body: { candidate_output: nested(3000) } } });
+    const outcome = failed(await executeOnce(rt, { verify: true }));
+    expect(outcome).toMatchObject({ code: "BAD_OUTPUT", retryable: false });
+    expect(outcome.error).toMatch(
+      /^BAD_OUTPUT: candidate_output nested more than 64 levels \(limit 64\) \(runtime \/execute/,
+    );
+    expect(rt.requestsTo("/verify")).toHaveLength(0);
   });
 
   it("reports a refused connection as TRANSPORT", async () => {

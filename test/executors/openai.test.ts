@@ -12,7 +12,7 @@ import {
   startFakeOpenAI,
   USAGE,
 } from "../support/fake-openai.js";
-import { makeAttempt, never } from "./helpers.js";
+import { makeAttempt, nested, never } from "./helpers.js";
 
 const servers: FakeOpenAI[] = [];
 afterEach(async () => {
@@ -103,6 +103,17 @@ describe("openai executor: request and JSON mode", () => {
     const outcome = failed(await once(server));
     expect(outcome).toMatchObject({ code: "BAD_OUTPUT", retryable: true, details: { usage: USAGE } });
     expect(outcome.error).toMatch(/no JSON object .*: I would say approve, probably\.$/);
+  });
+
+  it("a reply nested over 64 levels fails the attempt at the attempt boundary: BAD_OUTPUT, not retried", async () => {
+    const server = await fake([completion(nested(3000))]);
+    const { request, ctx } = makeAttempt();
+    expect(await runAttempt(executor(server), request, ctx)).toMatchObject({
+      ok: false,
+      code: "BAD_OUTPUT",
+      retryable: false,
+      error: "BAD_OUTPUT: candidate_output nested more than 64 levels (limit 64) (executor llm)",
+    });
   });
 
   it("a decision outside decision_options → BAD_OUTPUT; a different case is matched", async () => {

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { runAttempt } from "../../src/executors/run-attempt.js";
 import { SimExecutor } from "../../src/executors/sim.js";
 import type { ExecutionOutcome, Executor } from "../../src/executors/types.js";
-import { makeAttempt } from "./helpers.js";
+import type { JsonObject } from "../../src/spec/types.js";
+import { makeAttempt, nested } from "./helpers.js";
 
 function fake(execute: Executor["execute"]): Executor {
   return {
@@ -69,6 +70,35 @@ describe("runAttempt", () => {
       error: "executor error: boom",
     });
     expect(await runAttempt(syncThrow, request, ctx)).toEqual({ ...expected, error: "executor error: bad" });
+  });
+
+  it("holds every kind's output to SPEC §8.4: nesting (not retried), size, evidence", async () => {
+    const { request, ctx } = makeAttempt();
+    const returning = (response: JsonObject) => fake(async () => ({ ok: true, response }));
+    // 64 levels (the root object is level 1) pass, bare or in an envelope; 65 do not.
+    expect(await runAttempt(returning(nested(64)), request, ctx)).toEqual({ ok: true, response: nested(64) });
+    const wrapped = { candidate_output: nested(64), evidence_refs: [{ digest: "d" }] };
+    expect(await runAttempt(returning(wrapped), request, ctx)).toEqual({ ok: true, response: wrapped });
+    for (const deep of [nested(65), { candidate_output: nested(65) }, nested(100_000)]) {
+      expect(await runAttempt(returning(deep), request, ctx)).toEqual({
+        ok: false,
+        code: "BAD_OUTPUT",
+        retryable: false,
+        error: "BAD_OUTPUT: candidate_output nested more than 64 levels (limit 64) (executor fake)",
+      });
+    }
+    const big = await runAttempt(returning({ decision: "A", pad: "x".repeat(1024 * 1024) }), request, ctx);
+    expect(big).toMatchObject({ ok: false, code: "OUTPUT_TOO_LARGE", retryable: false });
+    expect("error" in big && big.error).toMatch(/^OUTPUT_TOO_LARGE: \d+ bytes > 1 MiB \(executor fake\)$/);
+    const digests = Array.from({ length: 65 }, (_, i) => `d${i}`);
+    expect(
+      await runAttempt(returning({ decision: "A", evidence_digests: digests }), request, ctx),
+    ).toMatchObject({
+      ok: false,
+      code: "BAD_OUTPUT",
+      retryable: true,
+      error: expect.stringContaining("> 64"),
+    });
   });
 
   it("cuts a huge error text to 8 KiB", async () => {

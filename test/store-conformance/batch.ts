@@ -652,12 +652,12 @@ export function batchTests(ctx: SuiteContext): void {
       { run: "es-b3", agent: "d", outcome: failure(false) },
     ];
     const played = await playBoth(ctx, { specs, items, batchOrder: [3, 2, 1, 0] });
-    // One by one: YES 3 against 3 active steps after c; d's failure runs no early-stop check.
+    // One by one: YES 3 against 3 active steps after c; d's failure leaves at most 2 votes and stops the run.
     expect(played.single.results.map((r) => (r.applied ? r.run : r.reason))).toEqual([
       "ACTIVE",
       "ACTIVE",
       "ACTIVE",
-      "ACTIVE",
+      "EARLY_STOPPED",
     ]);
     expect(played.batch.results.map(withoutRun)).toEqual(played.single.results.map(withoutRun));
     await expectSameState(played, ["es-b3"]);

@@ -1,16 +1,21 @@
 // early_stop (SPEC §5.6) accounting: steps_saved counts every step the stop cancelled, calls_aborted the
-// LEASED ones among them; the stop is off in rounds ≥ 2 under require_new_evidence.
+// LEASED ones among them; a failure or an expired lease can settle it as well as a success; the stop is off
+// in rounds ≥ 2 under require_new_evidence.
 import { expect, it } from "vitest";
-import { finishAttempt, leaseOf, submitRun } from "../../src/kernel/index.js";
+import { expireLeases, finishAttempt, leaseOf, submitRun } from "../../src/kernel/index.js";
 import {
   attemptsOf,
   claim,
   claimRun,
+  clockOf,
   eventsOf,
+  failure,
   leaseFor,
   makeSpec,
+  plusMs,
   runOf,
   type SuiteContext,
+  stepOf,
   vote,
 } from "./harness.js";
 
@@ -72,6 +77,58 @@ export function earlyStopTests(ctx: SuiteContext): void {
     expect((await runOf(store, "es-2")).result).toMatchObject({
       final_decision: "NO",
       aggregation: { early_stop: { stopped: false, steps_saved: 0, calls_aborted: 0 } },
+    });
+  });
+
+  it("a failure can settle it too: the check runs after every completion, not only successes", async () => {
+    const store = await ctx.fresh();
+    const spec = makeSpec("es-f", { agents: ["a", "b", "c", "d"], aggregation: { mode: "early_stop" } });
+    await submitRun(store, spec, true);
+    const leases = await claimRun(store, "es-f");
+    await finishAttempt(store, leaseFor(leases, "a"), vote("YES"));
+    // YES 2 against at most 2 more votes (c, d): not yet.
+    expect(await finishAttempt(store, leaseFor(leases, "b"), vote("YES"))).toMatchObject({ run: "ACTIVE" });
+    // c fails for good: at most 1 more vote can come, and YES leads by 2.
+    expect(await finishAttempt(store, leaseFor(leases, "c"), failure(false))).toMatchObject({
+      applied: true,
+      step_status: "FAILED",
+      run: "EARLY_STOPPED",
+    });
+    expect(await stepOf(store, "es-f", "d")).toMatchObject({ status: "CANCELLED" });
+    expect((await runOf(store, "es-f")).result).toMatchObject({
+      status: "FINALIZED",
+      final_decision: "YES",
+      aggregation: { early_stop: { stopped: true, steps_saved: 1, calls_aborted: 1 } },
+      counts: { succeeded: 2, failed: 1, cancelled: 1 },
+    });
+  });
+
+  it("a lease that expires with no attempt left can settle it too", async () => {
+    const store = await ctx.fresh();
+    const spec = makeSpec("es-x", { agents: ["a", "b", "c", "d"], aggregation: { mode: "early_stop" } });
+    await submitRun(store, spec, true);
+    const t = plusMs(await clockOf(store), 10);
+    const leases = await claimRun(store, "es-x", { leaseMs: 1000, now: t });
+    await finishAttempt(store, leaseFor(leases, "a"), vote("YES"), { now: t });
+    await finishAttempt(store, leaseFor(leases, "b"), vote("YES"), { now: t });
+    // c and d never answer; a heartbeat keeps d's lease, c's expires: FAILED, no attempt left.
+    const dLease = leaseFor(leases, "d");
+    await store.heartbeat([{ step_id: dLease.step_id, lease_token: dLease.lease_token }], 60_000, t);
+    expect(await expireLeases(store, { now: plusMs(t, 5000) })).toBe(1);
+    expect(await stepOf(store, "es-x", "d")).toMatchObject({ status: "CANCELLED" });
+    const events = await eventsOf(store, "es-x");
+    expect(
+      events.slice(-5).map((e) => [e.event_type, e.payload.agent_id ?? null, e.payload.reason ?? null]),
+    ).toEqual([
+      ["STEP_LEASED", "c", null],
+      ["STEP_LEASE_EXPIRED", "c", null],
+      ["STEP_LEASED", "d", null],
+      ["STEP_CANCELLED", "d", "EARLY_STOP"],
+      ["RUN_FINALIZED", null, null],
+    ]);
+    expect((await runOf(store, "es-x")).result).toMatchObject({
+      final_decision: "YES",
+      aggregation: { early_stop: { stopped: true, steps_saved: 1, calls_aborted: 1 } },
     });
   });
 

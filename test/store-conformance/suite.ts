@@ -17,6 +17,7 @@ import { pruneTests } from "./prune.js";
 import { reaggregateTests } from "./reaggregate.js";
 import { reexploreTests } from "./reexplore.js";
 import { shapeTests } from "./shapes.js";
+import { unsettledRunTests } from "./unsettled.js";
 
 export type { ConformanceStore, MakeStore } from "./harness.js";
 
@@ -49,5 +50,6 @@ export function runConformanceSuite(name: string, makeStore: MakeStore): void {
     describe("early stop", () => earlyStopTests(ctx));
     describe("batched completion (group commit)", () => batchTests(ctx));
     describe("retention: prune", () => pruneTests(ctx));
+    describe("runs that cannot be settled", () => unsettledRunTests(ctx));
   });
 }

@@ -88,3 +88,16 @@ export function mapConnectionError(err: unknown, redactedUrl: string): unknown {
   (wrapped as Error).cause = err;
   return wrapped;
 }
+
+// SQLSTATE classes that blame the statement's data: data exception, integrity violation, program limit (e.g.
+// a value nested too deep). Any other SQLSTATE is the database's own state: connection, locks, serialization,
+// resources, operator intervention, configuration.
+const DATA_CLASSES = new Set(["22", "23", "54"]);
+
+/** True when `err` is a failure of the database itself rather than of the data or the code that used it. */
+export function isDatabaseFailure(err: unknown): boolean {
+  if (connectionFailureReason(err) !== null) return true;
+  const code = asErrorLike(err)?.code;
+  if (code === "DB_UNAVAILABLE") return true;
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) && !DATA_CLASSES.has(code.slice(0, 2));
+}

@@ -9,6 +9,7 @@ import type {
   AttemptRecord,
   EventBatch,
   EventRecord,
+  Isolated,
   LeaseClose,
   NewEvent,
   NudgeKind,
@@ -22,6 +23,7 @@ import type {
 import type { PatchColumn } from "../run-rows.js";
 import type { RunStatus, StepStatus } from "../types.js";
 import type { PgQueryable } from "./database.js";
+import { isDatabaseFailure } from "./errors.js";
 import { APPLY_REPUTATION, GET_FEEDBACK, PUT_FEEDBACK } from "./knowledge-queries.js";
 import { nudgeEntry } from "./notifier.js";
 import {
@@ -85,6 +87,7 @@ export class PgRunTx implements RunTx {
   /** Run ids to NOTIFY about at commit (at most one NOTIFY per transaction is sent). */
   /** `kind:run_id` of each nudge asked for, in order (see notifier.ts for the payload). */
   readonly nudges = new Set<string>();
+  private savepoints = 0;
 
   constructor(
     private readonly client: PgQueryable,
@@ -301,5 +304,19 @@ export class PgRunTx implements RunTx {
 
   notify(runId: string, kind: NudgeKind): void {
     this.nudges.add(nudgeEntry(kind, runId));
+  }
+
+  async isolate<T>(fn: () => Promise<T>): Promise<Isolated<T>> {
+    const savepoint = `ws_isolate_${++this.savepoints}`;
+    await this.client.query(`SAVEPOINT ${savepoint}`);
+    try {
+      const value = await fn();
+      await this.client.query(`RELEASE SAVEPOINT ${savepoint}`);
+      return { ok: true, value };
+    } catch (err) {
+      if (isDatabaseFailure(err)) throw err;
+      await this.client.query(`ROLLBACK TO SAVEPOINT ${savepoint}`);
+      return { ok: false, error: err };
+    }
   }
 }

@@ -11,6 +11,7 @@ import type {
   AttemptRecord,
   EventBatch,
   EventRecord,
+  Isolated,
   LeaseClose,
   NewEvent,
   NudgeKind,
@@ -64,7 +65,19 @@ import {
   toStepRecord,
 } from "./run-rows.js";
 
+// Result codes of the database's own state (locks, I/O, resources, a damaged or unwritable file), as opposed
+// to constraint, type or size errors that blame the statement's data.
+const DATABASE_FAILURE =
+  /^SQLITE_(BUSY|LOCKED|IOERR|FULL|NOMEM|INTERRUPT|CANTOPEN|PROTOCOL|READONLY|CORRUPT|NOTADB|PERM|AUTH)/;
+
+function isDatabaseFailure(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === "DB_UNAVAILABLE" || (typeof code === "string" && DATABASE_FAILURE.test(code));
+}
+
 export class SqliteRunTx implements RunTx {
+  private savepoints = 0;
+
   constructor(
     private readonly db: SqliteDb,
     readonly now: Date,
@@ -283,5 +296,20 @@ export class SqliteRunTx implements RunTx {
 
   notify(_runId: string, _kind: NudgeKind): void {
     // No NOTIFY on SQLite: workers and followers poll (SPEC §4: polling is the guarantee).
+  }
+
+  async isolate<T>(fn: () => Promise<T>): Promise<Isolated<T>> {
+    const savepoint = `ws_isolate_${++this.savepoints}`;
+    this.db.exec(`SAVEPOINT ${savepoint}`);
+    try {
+      const value = await fn();
+      this.db.exec(`RELEASE ${savepoint}`);
+      return { ok: true, value };
+    } catch (err) {
+      if (isDatabaseFailure(err)) throw err;
+      this.db.exec(`ROLLBACK TO ${savepoint}`);
+      this.db.exec(`RELEASE ${savepoint}`);
+      return { ok: false, error: err };
+    }
   }
 }
