@@ -21,7 +21,7 @@ import type { AttemptStatus } from "../store/types.js";
 import { cutText, replaceNulDeep } from "../util/text.js";
 import { retryDelayMs } from "./backoff.js";
 import { stepEvent } from "./events.js";
-import { type SettleOutcome, settleRun, settleSteps } from "./settle.js";
+import { isActive, type SettleOutcome, settleRun, settleSteps } from "./settle.js";
 import { STEP_TRANSITIONS } from "./states.js";
 
 export interface AttemptLease {
@@ -169,7 +169,9 @@ async function finishInTx(
     const passRunIds = [...new Set(pending.map((c) => c.lease.run_id))].sort();
     // A run written by the previous pass (finalized, re-explored) is read again; its lock is already held.
     const runs = pass === 0 ? locked : new Map((await tx.lockRuns(passRunIds)).map((r) => [r.run_id, r]));
-    const steps = new Map((await tx.lockStepsOfRuns(passRunIds)).map((s) => [s.step_id, s]));
+    // Only the completing steps are read and locked: a completion costs O(1) rows of its run (issue 15).
+    const stepIds = [...new Set(pending.map((c) => c.lease.step_id))];
+    const steps = new Map((await tx.lockStepsById(stepIds)).map((s) => [s.step_id, s]));
     const ordinal = (c: Indexed) => steps.get(c.lease.step_id)?.ordinal ?? -1;
     const ordered = [...pending].sort((a, b) => ordinal(a) - ordinal(b) || a.index - b.index);
     const later: Indexed[] = [];
@@ -253,7 +255,6 @@ async function finishPass(
   );
   if (written !== applied.length)
     throw new Error(`finishAttempts: ${applied.length - written} leases moved under lock`);
-  for (const a of applied) steps.set(a.step.step_id, a.after);
 
   for (const runId of [...new Set(applied.map((a) => a.step.run_id))].sort()) {
     const run = runs.get(runId) as RunRecord;
@@ -261,10 +262,10 @@ async function finishPass(
     const list = events.get(runId) ?? [];
     events.set(runId, list);
     for (const a of mine) list.push(leasedEvent(a.step, claims.get(a.step.step_id) ?? null), a.outcomeEvent);
-    const runSteps = [...steps.values()]
-      .filter((s) => s.run_id === runId)
-      .sort((a, b) => a.ordinal - b.ordinal);
-    const settled = await settleSteps(tx, run, runSteps, { isolate });
+    // closeLeases kept runs.active_steps; the run row read under lock before it is the count before.
+    const ended = mine.filter((a) => !isActive(a.after)).length;
+    const known = { active: run.active_steps - ended, touched: mine.map((a) => a.after) };
+    const settled = await settleSteps(tx, { ...run, active_steps: known.active }, known, { isolate });
     list.push(...settled.events);
     reputation.push(...settled.reputation);
     // Each completion reports what the transaction that recorded it did to its run.

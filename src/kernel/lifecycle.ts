@@ -34,6 +34,8 @@ function newRun(spec: RunSpec, status: RunStatus, now: string): RunRecord {
     shared_inputs: spec.shared_inputs,
     round: 1,
     event_seq: 0,
+    // Counted by insertSteps, like every change of a step's status.
+    active_steps: 0,
     reputation_applied: false,
     result: null,
     error_text: null,

@@ -122,50 +122,71 @@ export interface Settled {
   reputation: ReputationDelta[];
 }
 
+/**
+ * What a settling transaction knows of the run's steps: every one of them (locked, as written), or only how
+ * many are active now (the run row's active_steps after this transaction's writes) and the steps it wrote.
+ * With the count, the run's other steps are read only when needed: once the run is idle (to aggregate it,
+ * once), in `early_stop` mode (its check looks at every vote), or when settling fails.
+ */
+export interface KnownSteps {
+  /** Every step of the run, locked, as written. */
+  all?: readonly StepRecord[];
+  /** Without `all`: how many of the run's steps are active now. */
+  active?: number;
+  /** Without `all`: the steps this transaction wrote, as written. */
+  touched?: readonly StepRecord[];
+}
+
 /** Brings the run in line with its steps. `run` must be the locked row as it is now. */
 export async function settleRun(tx: RunTx, run: RunRecord, opts: SettleOptions = {}): Promise<SettleOutcome> {
-  const settled = await settleSteps(tx, run, await tx.lockSteps(run.run_id), opts);
+  const settled = await settleSteps(tx, run, { all: await tx.lockSteps(run.run_id) }, opts);
   await tx.appendEvents(run.run_id, settled.events);
   if (settled.reputation.length > 0) await tx.applyReputation(settled.reputation);
   return settled.outcome;
 }
 
 /**
- * settleRun without its two last writes: `steps` are the run's locked steps as they are now (written already);
- * the events and reputation deltas are returned for the caller to write, so that one transaction can settle
- * many runs and write their events and reputation in one statement each.
+ * settleRun without its two last writes: `known` is what the caller knows of the run's steps (written
+ * already); the events and reputation deltas are returned for the caller to write, so that one transaction
+ * can settle many runs and write their events and reputation in one statement each.
  */
 export async function settleSteps(
   tx: RunTx,
   run: RunRecord,
-  lockedSteps: readonly StepRecord[],
+  known: KnownSteps,
   opts: SettleOptions = {},
 ): Promise<Settled> {
-  if (!opts.isolate) return settleOrThrow(tx, run, lockedSteps);
-  const settled = await tx.isolate(() => settleOrThrow(tx, run, lockedSteps));
-  return settled.ok ? settled.value : failUnsettled(tx, run, lockedSteps, settled.error);
+  if (!opts.isolate) return settleOrThrow(tx, run, known);
+  const settled = await tx.isolate(() => settleOrThrow(tx, run, known));
+  if (settled.ok) return settled.value;
+  // Rare: read the whole run (as written before settling began) to fail it on its own.
+  return failUnsettled(tx, run, known.all ?? (await tx.lockSteps(run.run_id)), settled.error);
 }
 
-async function settleOrThrow(
-  tx: RunTx,
-  run: RunRecord,
-  lockedSteps: readonly StepRecord[],
-): Promise<Settled> {
-  let steps = lockedSteps;
+async function settleOrThrow(tx: RunTx, run: RunRecord, known: KnownSteps): Promise<Settled> {
+  let all = known.all;
+  const readAll = async (): Promise<readonly StepRecord[]> => {
+    all ??= await tx.lockSteps(run.run_id);
+    return all;
+  };
   const now = tx.now.toISOString();
-  if (run.status === "QUEUED" && steps.some((s) => s.started_at !== null && s.status !== "QUEUED")) {
-    const startedAt = run.started_at ?? firstClaim(steps) ?? now;
+  // The run is RUNNING once a step of it was claimed (the claim does it unless the run row was locked then).
+  const claimed = all ?? known.touched ?? [];
+  if (run.status === "QUEUED" && claimed.some((s) => s.started_at !== null && s.status !== "QUEUED")) {
+    const startedAt = run.started_at ?? firstClaim(claimed) ?? now;
     await tx.updateRun(run.run_id, RUN_TRANSITIONS.start.from, { status: "RUNNING", started_at: startedAt });
     run = { ...run, status: "RUNNING", started_at: startedAt };
   }
-  let active = steps.filter(isActive);
+  let activeCount = all ? all.filter(isActive).length : (known.active ?? 0);
   let earlyStop: EarlyStopReport | null = null;
   const events: NewEvent[] = [];
   if (run.spec.aggregation.mode === "early_stop") {
     earlyStop = { stopped: false, steps_saved: 0, calls_aborted: 0 };
     // After every completion, failures and expired leases included: a step that can no longer vote lowers
-    // what the others could still cast (SPEC §5.6).
-    if (active.length > 0) {
+    // what the others could still cast (SPEC §5.6). The check looks at every vote, so it reads the run.
+    if (activeCount > 0) {
+      const steps = await readAll();
+      const active = steps.filter(isActive);
       const check = checkEarlyStop(await aggregationInput(tx, run, steps, null));
       if (check.stop) {
         const leased = active.filter((s) => s.status === "LEASED");
@@ -173,12 +194,17 @@ async function settleOrThrow(
         earlyStop = { stopped: true, steps_saved: active.length, calls_aborted: leased.length };
         // Workers holding the cancelled leases abort their calls at once.
         if (leased.length > 0) tx.notify(run.run_id, "revoke");
-        steps = await tx.lockSteps(run.run_id);
-        active = [];
+        all = await tx.lockSteps(run.run_id);
+        activeCount = 0;
       }
     }
   }
-  if (active.length > 0) return { outcome: "ACTIVE", events, reputation: [] };
+  if (activeCount > 0) return { outcome: "ACTIVE", events, reputation: [] };
+  // The run is idle: its steps are read, once, to aggregate it.
+  const steps = await readAll();
+  const stillActive = steps.filter(isActive).length;
+  if (stillActive > 0)
+    throw new Error(`run ${run.run_id}: active_steps says 0 but ${stillActive} steps are active`);
   const decision = decide(await aggregationInput(tx, run, steps, earlyStop));
   if (decision.action === "REEXPLORE") {
     await startReexplore(tx, run, steps, decision, events);

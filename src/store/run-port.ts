@@ -13,6 +13,12 @@ export interface RunRecord {
   shared_inputs: JsonValue;
   round: number;
   event_seq: number;
+  /**
+   * How many of its steps are in an active status (CREATED, QUEUED, LEASED, RETRY_WAIT). Kept by the stores in
+   * the statements that write step statuses, so a completion learns whether its run became idle without
+   * reading the run's other steps.
+   */
+  active_steps: number;
   reputation_applied: boolean;
   result: JsonObject | null;
   error_text: string | null;
@@ -190,9 +196,13 @@ export interface RunTx {
   lockSteps(runId: string): Promise<StepRecord[]>;
   /** Locks these runs' rows in ascending run_id order (SPEC §4) in one statement; missing runs are absent. */
   lockRuns(runIds: readonly string[]): Promise<RunRecord[]>;
-  /** The steps of these runs (whose rows this transaction locked), locked FOR UPDATE, by run_id then step order. */
-  lockStepsOfRuns(runIds: readonly string[]): Promise<StepRecord[]>;
+  /**
+   * These steps (of runs whose rows this transaction locked), locked FOR UPDATE by run_id then step order, the
+   * order every transition and heartbeat locks steps in; missing ones are absent.
+   */
+  lockStepsById(stepIds: readonly string[]): Promise<StepRecord[]>;
   insertRun(run: RunRecord): Promise<void>;
+  /** Inserts the steps and adds the active ones to their runs' active_steps, like every status write below. */
   insertSteps(steps: StepRecord[]): Promise<void>;
   /** Guarded update; returns false when the run's status is not in `from`. */
   updateRun(runId: string, from: readonly RunStatus[], patch: RunPatch): Promise<boolean>;

@@ -32,6 +32,7 @@ export function toRunRecord(r: Row, c: RowCodec): RunRecord {
     shared_inputs: c.json(r.shared_inputs_json) as JsonValue,
     round: r.round as number,
     event_seq: r.event_seq as number,
+    active_steps: r.active_steps as number,
     reputation_applied: c.bool(r.reputation_applied),
     result: jsonOrNull(c, r.result_json) as JsonObject | null,
     error_text: (r.error_text ?? null) as string | null,

@@ -84,12 +84,12 @@ describePg("postgres", (pg) => {
       let heartbeat: Promise<string[]> | undefined;
       const batch = store.transaction(async (tx) => {
         await tx.lockRuns(["hb-a", "hb-b"]);
-        await tx.lockStepsOfRuns(["hb-a"]);
+        await tx.lockStepsById([lease("hb-a").step_id]);
         // The heartbeat takes hb-b's step row, then waits for hb-a's.
         heartbeat = other.heartbeat([lease("hb-b"), lease("hb-a")], 30_000);
         heartbeat.catch(() => {});
         await new Promise((resolve) => setTimeout(resolve, 300));
-        await tx.lockStepsOfRuns(["hb-b"]);
+        await tx.lockStepsById([lease("hb-b").step_id]);
         return "committed";
       });
       const [b, h] = await Promise.allSettled([

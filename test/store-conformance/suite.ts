@@ -6,6 +6,7 @@ import { batchTests } from "./batch.js";
 import { cancelRetryTests } from "./cancel-retry.js";
 import { claimTests } from "./claims.js";
 import { completionTests } from "./completion.js";
+import { completionCostTests, expectActiveCounts } from "./completion-cost.js";
 import { concurrencyTests } from "./concurrency.js";
 import { earlyStopTests } from "./early-stop.js";
 import { eventTests } from "./events.js";
@@ -25,7 +26,13 @@ export function runConformanceSuite(name: string, makeStore: MakeStore): void {
   describe(`store conformance: ${name}`, () => {
     const opened: ConformanceStore[] = [];
     afterEach(async () => {
-      await Promise.all(opened.splice(0).map((s) => s.close()));
+      const stores = opened.splice(0);
+      try {
+        // Whatever a test did, each run's active_steps still counts its active steps.
+        for (const s of stores) await expectActiveCounts(s);
+      } finally {
+        await Promise.all(stores.map((s) => s.close()));
+      }
     });
     const track = async (store: Promise<ConformanceStore>): Promise<ConformanceStore> => {
       const s = await store;
@@ -39,6 +46,7 @@ export function runConformanceSuite(name: string, makeStore: MakeStore): void {
     describe("submit and kickoff", () => lifecycleTests(ctx));
     describe("claims", () => claimTests(ctx));
     describe("completion and finalization", () => completionTests(ctx));
+    describe("what a completion costs its run", () => completionCostTests(ctx));
     describe("leases: fencing, expiry, heartbeat, release", () => leaseTests(ctx));
     describe("cancel and retry", () => cancelRetryTests(ctx));
     describe("re-explore rounds", () => reexploreTests(ctx));

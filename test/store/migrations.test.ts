@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { WattswarmError } from "../../src/errors.js";
+import { submitRun } from "../../src/kernel/index.js";
+import type { Store } from "../../src/store/port.js";
 import { PostgresStore } from "../../src/store/postgres/index.js";
+import { MIGRATIONS as PG_MIGRATIONS } from "../../src/store/postgres/migrations/index.js";
+import type { RunStore } from "../../src/store/run-port.js";
 import { SqliteStore } from "../../src/store/sqlite/index.js";
+import { makeSpec } from "../store-conformance/harness.js";
 import { describePg } from "../support/pg.js";
 import { makeTempDir, useTempSqlite } from "../support/sqlite.js";
 import { type DialectHarness, postgresHarness, sqliteHarness } from "./dialects.js";
@@ -17,11 +22,15 @@ async function rejection(promise: Promise<unknown>): Promise<WattswarmError> {
   return err as WattswarmError;
 }
 
+/** Both dialects have the same migrations (migration-files.test.ts): the latest version and every name. */
+const LATEST = PG_MIGRATIONS.length;
+const NAMES = PG_MIGRATIONS.map((m) => m.name);
+
 function migrationSuite(h: () => DialectHarness): void {
-  it("a fresh migrate applies 001 and registers the default executors", async () => {
+  it("a fresh migrate applies every migration and registers the default executors", async () => {
     const target = h().freshTarget();
     const store = h().open(target, { env: {} });
-    expect(await store.migrate()).toEqual({ schema_version: 1, applied: ["initial"] });
+    expect(await store.migrate()).toEqual({ schema_version: LATEST, applied: NAMES });
     const executors = await store.listExecutors();
     expect(executors.map(({ name, kind, config }) => ({ name, kind, config }))).toEqual([
       { name: "rt", kind: "http", config: { url: "http://127.0.0.1:8787" } },
@@ -31,7 +40,7 @@ function migrationSuite(h: () => DialectHarness): void {
       target,
       "SELECT version, name FROM wattswarm_migrations",
     );
-    expect(rows).toEqual([{ version: 1, name: "initial" }]);
+    expect(rows).toEqual(PG_MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
   });
 
   it("a second migrate is a no-op", async () => {
@@ -39,19 +48,19 @@ function migrationSuite(h: () => DialectHarness): void {
     const store = h().open(target);
     await store.migrate();
     const before = await store.listExecutors();
-    expect(await store.migrate()).toEqual({ schema_version: 1, applied: [] });
-    expect(await h().open(target).migrate()).toEqual({ schema_version: 1, applied: [] });
+    expect(await store.migrate()).toEqual({ schema_version: LATEST, applied: [] });
+    expect(await h().open(target).migrate()).toEqual({ schema_version: LATEST, applied: [] });
     expect(await store.listExecutors()).toEqual(before);
   });
 
-  it("4 concurrent migrations from separate stores apply 001 exactly once", async () => {
+  it("4 concurrent migrations from separate stores apply each migration exactly once", async () => {
     const target = h().freshTarget();
     const stores = [1, 2, 3, 4].map(() => h().open(target));
     const results = await Promise.all(stores.map((s) => s.migrate()));
-    expect(results.every((r) => r.schema_version === 1)).toBe(true);
-    expect(results.flatMap((r) => r.applied)).toEqual(["initial"]);
+    expect(results.every((r) => r.schema_version === LATEST)).toBe(true);
+    expect(results.flatMap((r) => r.applied).sort()).toEqual([...NAMES].sort());
     const rows = await h().rows<{ n: number }>(target, "SELECT count(*) AS n FROM wattswarm_migrations");
-    expect(Number(rows[0]?.n)).toBe(1);
+    expect(Number(rows[0]?.n)).toBe(LATEST);
     expect((await stores[0]?.listExecutors())?.map((e) => e.name)).toEqual(["rt", "sim"]);
   });
 
@@ -60,10 +69,14 @@ function migrationSuite(h: () => DialectHarness): void {
     const store = h().open(target);
     await store.migrate();
     expect(await store.removeExecutor("rt")).toBe(true);
-    expect(await h().open(target).migrate()).toEqual({ schema_version: 1, applied: [] });
-    const extra = { version: 2, name: "extra", sql: "CREATE TABLE wattswarm_test_extra (id integer)" };
+    expect(await h().open(target).migrate()).toEqual({ schema_version: LATEST, applied: [] });
+    const extra = {
+      version: LATEST + 1,
+      name: "extra",
+      sql: "CREATE TABLE wattswarm_test_extra (id integer)",
+    };
     expect(await h().migrateWith(target, [...h().migrations, extra])).toEqual({
-      schema_version: 2,
+      schema_version: LATEST + 1,
       applied: ["extra"],
     });
     expect(await store.getExecutor("rt")).toBeNull();
@@ -74,12 +87,26 @@ function migrationSuite(h: () => DialectHarness): void {
     const target = h().freshTarget();
     await h().open(target).migrate();
     const broken = {
-      version: 2,
+      version: LATEST + 1,
       name: "broken",
       sql: "CREATE TABLE wattswarm_test_x (id integer); SELECT nope(",
     };
     await expect(h().migrateWith(target, [...h().migrations, broken])).rejects.toThrow();
-    expect(await h().open(target).migrate()).toEqual({ schema_version: 1, applied: [] });
+    expect(await h().open(target).migrate()).toEqual({ schema_version: LATEST, applied: [] });
+  });
+
+  it("002 counts the active steps of runs that existed before it", async () => {
+    const target = h().freshTarget();
+    const store = h().open(target) as Store & RunStore;
+    await store.migrate();
+    await submitRun(store, makeSpec("old-1", { agents: ["a", "b", "c"] }), true);
+    // Back to version 1 with a run in flight (one step of three ended), as the code before 002 left it.
+    await h().exec(target, "UPDATE run_steps SET status = 'CANCELLED' WHERE agent_id = 'a'");
+    await h().exec(target, "DELETE FROM wattswarm_migrations WHERE version > 1");
+    await h().exec(target, "ALTER TABLE runs DROP COLUMN active_steps");
+    expect(await h().open(target).migrate()).toEqual({ schema_version: LATEST, applied: NAMES.slice(1) });
+    const rows = await h().rows<{ active_steps: number }>(target, "SELECT active_steps FROM runs");
+    expect(rows.map((r) => Number(r.active_steps))).toEqual([2]);
   });
 
   it("refuses a schema newer than this code knows", async () => {
@@ -87,11 +114,14 @@ function migrationSuite(h: () => DialectHarness): void {
     await h().open(target).migrate();
     await h().exec(
       target,
-      "INSERT INTO wattswarm_migrations (version, name, applied_at) SELECT 2, 'future', applied_at FROM wattswarm_migrations",
+      `INSERT INTO wattswarm_migrations (version, name, applied_at)
+       SELECT ${LATEST + 1}, 'future', applied_at FROM wattswarm_migrations WHERE version = 1`,
     );
     const err = await rejection(h().open(target).migrate());
     expect(err.code).toBe("SCHEMA_CONFLICT");
-    expect(err.message).toMatch(/version 2 .* only up to 1; upgrade wattswarm/);
+    expect(err.message).toMatch(
+      new RegExp(`version ${LATEST + 1} .* only up to ${LATEST}; upgrade wattswarm`),
+    );
   });
 
   it("refuses a foreign runs table with SCHEMA_CONFLICT and creates nothing", async () => {
@@ -192,7 +222,7 @@ describePg("postgres migrations", (pg) => {
     const url = `${pg.url}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
     const store = new PostgresStore({ url });
     try {
-      expect(await store.migrate()).toEqual({ schema_version: 1, applied: ["initial"] });
+      expect(await store.migrate()).toEqual({ schema_version: LATEST, applied: NAMES });
       const [row] = await pg.query<{ n: number }>(
         "SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1",
         [schema],

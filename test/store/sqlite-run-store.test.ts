@@ -67,6 +67,7 @@ function newRun(runId: string, now: string, extra: Partial<RunRecord> = {}): Run
     shared_inputs: {},
     round: 1,
     event_seq: 0,
+    active_steps: 0,
     reputation_applied: false,
     result: null,
     error_text: null,

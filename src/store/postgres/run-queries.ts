@@ -1,8 +1,10 @@
+import { ACTIVE_STEP_STATUSES } from "../types.js";
+
 // Named SQL of the run port (PostgreSQL). Every value is a parameter; the only text composed at run time is
 // the SET list of guarded updates, built from a fixed column whitelist (run-tx.ts), never from input.
 
-export const RUN_COLUMNS = `run_id, status, task_type, spec_json, shared_inputs_json, round, event_seq, reputation_applied,
-  result_json, error_text, created_at, updated_at, started_at, finished_at`;
+export const RUN_COLUMNS = `run_id, status, task_type, spec_json, shared_inputs_json, round, event_seq, active_steps,
+  reputation_applied, result_json, error_text, created_at, updated_at, started_at, finished_at`;
 
 export const STEP_COLUMNS = `step_id, run_id, ordinal, agent_id, executor, profile, prompt, inputs_json, weight, priority,
   timeout_ms, status, round, attempt, attempt_seq, max_attempts, next_run_at, run_created_at, lease_token,
@@ -25,9 +27,50 @@ export const INSERT_RUN = `
 INSERT INTO runs (${RUN_COLUMNS})
 SELECT ${RUN_COLUMNS} FROM json_populate_record(null::runs, $1::json)`;
 
-export const INSERT_STEPS = `
+/** The active step statuses as an SQL array literal (a constant of the code, not input). */
+const ACTIVE = `ARRAY[${ACTIVE_STEP_STATUSES.map((s) => `'${s}'`).join(", ")}]::text[]`;
+
+/**
+ * Appended to a statement whose CTE \`changed\` returns (run_id, was, now) for every step whose status it wrote:
+ * adds each run's change in active steps to runs.active_steps (the caller holds the run rows' locks, SPEC §4),
+ * and answers the number of steps written.
+ */
+function keepingActiveCount(changed: string, before = ""): string {
+  return `WITH ${before}changed AS (${changed}),
+delta AS (
+  SELECT run_id, sum((now = ANY(${ACTIVE}))::int - (coalesce(was = ANY(${ACTIVE}), false))::int)::int AS d
+  FROM changed GROUP BY run_id
+),
+counted AS (
+  UPDATE runs r SET active_steps = r.active_steps + delta.d FROM delta
+  WHERE r.run_id = delta.run_id AND delta.d <> 0
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM changed)::int AS n`;
+}
+
+export const INSERT_STEPS = keepingActiveCount(`
 INSERT INTO run_steps (${STEP_COLUMNS})
-SELECT ${STEP_COLUMNS} FROM json_populate_recordset(null::run_steps, $1::json)`;
+SELECT ${STEP_COLUMNS} FROM json_populate_recordset(null::run_steps, $1::json)
+RETURNING run_id, NULL::text AS was, status AS now`);
+
+/**
+ * A guarded update of steps that writes their status: \`sets\` and \`key\` are composed by run-tx.ts from its
+ * column whitelist. The rows are locked first, in the order every transition locks steps, so \`was\` is the
+ * status the update replaced.
+ */
+export function updateStepStatuses(sets: string, key: string): string {
+  return keepingActiveCount(
+    `
+UPDATE run_steps s SET ${sets} FROM old WHERE s.step_id = old.step_id
+RETURNING s.run_id, old.status AS was, s.status AS now`,
+    `old AS (
+  SELECT step_id, status FROM run_steps WHERE ${key} AND status = ANY($2::text[])
+  ORDER BY run_id, ordinal FOR UPDATE
+),
+`,
+  );
+}
 
 export const GET_ATTEMPT = `SELECT ${ATTEMPT_COLUMNS} FROM run_step_attempts WHERE step_id = $1 AND attempt_seq = $2`;
 
@@ -72,8 +115,8 @@ RETURNING ${EVENT_COLUMNS}`;
 export const LOCK_RUNS = `
 SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = ANY($1::text[]) ORDER BY run_id FOR NO KEY UPDATE`;
 
-export const LOCK_STEPS_OF_RUNS = `
-SELECT ${STEP_COLUMNS} FROM run_steps WHERE run_id = ANY($1::text[]) ORDER BY run_id, ordinal FOR UPDATE`;
+export const LOCK_STEPS_BY_ID = `
+SELECT ${STEP_COLUMNS} FROM run_steps WHERE step_id = ANY($1::text[]) ORDER BY run_id, ordinal FOR UPDATE`;
 
 export const CLOSE_ATTEMPTS = `
 UPDATE run_step_attempts a
@@ -84,13 +127,14 @@ FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::json[], $6::text[
 WHERE a.step_id = u.step_id AND a.attempt_seq = u.attempt_seq
 RETURNING a.step_id, a.attempt_seq, a.worker_id, a.due_at, a.started_at`;
 
-export const CLOSE_LEASES = `
+export const CLOSE_LEASES = keepingActiveCount(`
 UPDATE run_steps s
 SET status = u.status, result_json = u.result, error_text = u.error_text, next_run_at = u.next_run_at,
     finished_at = u.finished_at, lease_token = NULL, lease_owner = NULL, lease_until = NULL, updated_at = $8
 FROM unnest($1::text[], $2::text[], $3::text[], $4::json[], $5::text[], $6::timestamptz[], $7::timestamptz[])
   AS u(step_id, lease_token, status, result, error_text, next_run_at, finished_at)
-WHERE s.step_id = u.step_id AND s.lease_token = u.lease_token AND s.status = 'LEASED'`;
+WHERE s.step_id = u.step_id AND s.lease_token = u.lease_token AND s.status = 'LEASED'
+RETURNING s.run_id, 'LEASED'::text AS was, s.status AS now`);
 
 // Claims: due steps in claim order, locking only step rows and skipping locked ones; the attempt row is
 // opened in the same statement. A QUEUED run becomes RUNNING here only if its row is free (SKIP LOCKED):

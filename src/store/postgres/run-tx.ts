@@ -38,9 +38,10 @@ import {
   LOCK_RUN,
   LOCK_RUNS,
   LOCK_STEPS,
-  LOCK_STEPS_OF_RUNS,
+  LOCK_STEPS_BY_ID,
   REPUTATION_UNITS,
   SUCCEEDED_ATTEMPTS_BEFORE,
+  updateStepStatuses,
 } from "./run-queries.js";
 import {
   ATTEMPT_PATCH_COLUMNS,
@@ -63,6 +64,7 @@ function runRow(run: RunRecord): Record<string, JsonValue> {
     shared_inputs_json: run.shared_inputs,
     round: run.round,
     event_seq: run.event_seq,
+    active_steps: run.active_steps,
     reputation_applied: run.reputation_applied,
     result_json: run.result,
     error_text: run.error_text,
@@ -114,9 +116,9 @@ export class PgRunTx implements RunTx {
     return rows.map(toRunRecord);
   }
 
-  async lockStepsOfRuns(runIds: readonly string[]): Promise<StepRecord[]> {
-    if (runIds.length === 0) return [];
-    const { rows } = await this.client.query(LOCK_STEPS_OF_RUNS, [[...runIds]]);
+  async lockStepsById(stepIds: readonly string[]): Promise<StepRecord[]> {
+    if (stepIds.length === 0) return [];
+    const { rows } = await this.client.query(LOCK_STEPS_BY_ID, [[...stepIds]]);
     return rows.map(toStepRecord);
   }
 
@@ -165,6 +167,11 @@ export class PgRunTx implements RunTx {
     const values: unknown[] = [key, [...from], this.nowIso];
     const sets = setList(patch, columns, values);
     sets.push("updated_at = $3");
+    if (table === "run_steps" && "status" in patch && patch.status !== undefined) {
+      // A step status changes: the same statement keeps runs.active_steps.
+      const { rows } = await this.client.query(updateStepStatuses(sets.join(", "), keyCondition), values);
+      return (rows[0]?.n as number | undefined) ?? 0;
+    }
     const { rowCount } = await this.client.query(
       `UPDATE ${table} SET ${sets.join(", ")} WHERE ${keyCondition} AND status = ANY($2::text[])`,
       values,
@@ -214,7 +221,7 @@ export class PgRunTx implements RunTx {
 
   async closeLeases(closes: readonly LeaseClose[]): Promise<number> {
     if (closes.length === 0) return 0;
-    const { rowCount } = await this.client.query(CLOSE_LEASES, [
+    const { rows } = await this.client.query(CLOSE_LEASES, [
       closes.map((c) => c.step_id),
       closes.map((c) => c.lease_token),
       closes.map((c) => c.status),
@@ -224,7 +231,7 @@ export class PgRunTx implements RunTx {
       closes.map((c) => c.finished_at),
       this.nowIso,
     ]);
-    return rowCount ?? 0;
+    return (rows[0]?.n as number | undefined) ?? 0;
   }
 
   async listSucceededAttemptsBefore(runId: string, round: number): Promise<AttemptRecord[]> {

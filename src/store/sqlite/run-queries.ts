@@ -2,8 +2,8 @@
 // read with json_each. The only text composed at run time is the SET list of guarded updates, built from a
 // fixed column whitelist (run-tx.ts), never from input. Times are epoch ms from the process clock.
 
-export const RUN_COLUMNS = `run_id, status, task_type, spec_json, shared_inputs_json, round, event_seq, reputation_applied,
-  result_json, error_text, created_at, updated_at, started_at, finished_at`;
+export const RUN_COLUMNS = `run_id, status, task_type, spec_json, shared_inputs_json, round, event_seq, active_steps,
+  reputation_applied, result_json, error_text, created_at, updated_at, started_at, finished_at`;
 
 export const STEP_COLUMNS = `step_id, run_id, ordinal, agent_id, executor, profile, prompt, inputs_json, weight, priority,
   timeout_ms, status, round, attempt, attempt_seq, max_attempts, next_run_at, run_created_at, lease_token,
@@ -32,8 +32,11 @@ export const LOCK_STEPS = `SELECT ${STEP_COLUMNS} FROM run_steps WHERE run_id = 
 
 export const LOCK_RUNS = `SELECT ${RUN_COLUMNS} FROM runs WHERE run_id IN ${IN_JSON("?")} ORDER BY run_id`;
 
-export const LOCK_STEPS_OF_RUNS = `
-SELECT ${STEP_COLUMNS} FROM run_steps WHERE run_id IN ${IN_JSON("?")} ORDER BY run_id, ordinal`;
+export const LOCK_STEPS_BY_ID = `
+SELECT ${STEP_COLUMNS} FROM run_steps WHERE step_id IN ${IN_JSON("?")} ORDER BY run_id, ordinal`;
+
+/** Adds a change in active steps to a run (the statements that write step statuses call it). */
+export const ADD_ACTIVE_STEPS = "UPDATE runs SET active_steps = active_steps + ? WHERE run_id = ?";
 
 export const CLOSE_ATTEMPT = `
 UPDATE run_step_attempts
@@ -46,7 +49,8 @@ export const CLOSE_LEASE = `
 UPDATE run_steps
 SET status = @status, result_json = @result_json, error_text = @error_text, next_run_at = @next_run_at,
     finished_at = @finished_at, lease_token = NULL, lease_owner = NULL, lease_until = NULL, updated_at = @now
-WHERE step_id = @step_id AND lease_token = @lease_token AND status = 'LEASED'`;
+WHERE step_id = @step_id AND lease_token = @lease_token AND status = 'LEASED'
+RETURNING run_id`;
 
 export const INSERT_RUN = `INSERT INTO runs (${RUN_COLUMNS}) VALUES (${placeholders(RUN_COLUMNS)})`;
 

@@ -4,6 +4,7 @@ import { isoTime } from "../records.js";
 import type { AttemptRecord, EventRecord, RunRecord, StepRecord } from "../run-port.js";
 import * as rows from "../run-rows.js";
 import { type PatchColumn, patchEntries, type Row, type RowCodec } from "../run-rows.js";
+import { ACTIVE_STEP_STATUSES } from "../types.js";
 
 export type { Row } from "../run-rows.js";
 
@@ -46,6 +47,7 @@ export function runParams(run: RunRecord): Record<string, SqlValue> {
     shared_inputs_json: JSON.stringify(run.shared_inputs),
     round: run.round,
     event_seq: run.event_seq,
+    active_steps: run.active_steps,
     reputation_applied: run.reputation_applied ? 1 : 0,
     result_json: jsonOrNull(run.result),
     error_text: run.error_text,
@@ -113,4 +115,22 @@ export function setList(
     values.push(encode(spec, value));
     return `${spec.column} = ?`;
   });
+}
+
+const ACTIVE: ReadonlySet<string> = new Set(ACTIVE_STEP_STATUSES);
+
+/** Per run, how many steps a statement moved into an active status minus how many it moved out of one. */
+export class ActiveCounts {
+  private readonly byRun = new Map<string, number>();
+
+  /** One step of `runId` went from `was` (null: it is new) to `now`. */
+  add(runId: string, was: string | null, now: string): void {
+    const delta = (ACTIVE.has(now) ? 1 : 0) - (was !== null && ACTIVE.has(was) ? 1 : 0);
+    if (delta !== 0) this.byRun.set(runId, (this.byRun.get(runId) ?? 0) + delta);
+  }
+
+  /** The runs whose count changes, with the change. */
+  deltas(): [string, number][] {
+    return [...this.byRun].filter(([, d]) => d !== 0);
+  }
 }

@@ -32,6 +32,7 @@ import type { RunStatus, StepStatus } from "../types.js";
 import { cached, type SqliteDb } from "./connection.js";
 import { APPLY_REPUTATION, GET_FEEDBACK, PUT_FEEDBACK } from "./knowledge-queries.js";
 import {
+  ADD_ACTIVE_STEPS,
   BUMP_EVENT_SEQ,
   CLOSE_ATTEMPT,
   CLOSE_LEASE,
@@ -46,11 +47,12 @@ import {
   LOCK_RUN,
   LOCK_RUNS,
   LOCK_STEPS,
-  LOCK_STEPS_OF_RUNS,
+  LOCK_STEPS_BY_ID,
   REPUTATION_UNITS,
   SUCCEEDED_ATTEMPTS_BEFORE,
 } from "./run-queries.js";
 import {
+  ActiveCounts,
   jsonOrNull,
   ms,
   msOrNull,
@@ -109,9 +111,9 @@ export class SqliteRunTx implements RunTx {
     return this.all(LOCK_RUNS, JSON.stringify(runIds)).map(toRunRecord);
   }
 
-  async lockStepsOfRuns(runIds: readonly string[]): Promise<StepRecord[]> {
-    if (runIds.length === 0) return [];
-    return this.all(LOCK_STEPS_OF_RUNS, JSON.stringify(runIds)).map(toStepRecord);
+  async lockStepsById(stepIds: readonly string[]): Promise<StepRecord[]> {
+    if (stepIds.length === 0) return [];
+    return this.all(LOCK_STEPS_BY_ID, JSON.stringify(stepIds)).map(toStepRecord);
   }
 
   async insertRun(run: RunRecord): Promise<void> {
@@ -120,7 +122,18 @@ export class SqliteRunTx implements RunTx {
 
   async insertSteps(steps: StepRecord[]): Promise<void> {
     const insert = cached(this.db, INSERT_STEP);
-    for (const step of steps) insert.run(stepParams(step));
+    const counts = new ActiveCounts();
+    for (const step of steps) {
+      insert.run(stepParams(step));
+      counts.add(step.run_id, null, step.status);
+    }
+    this.addActive(counts);
+  }
+
+  /** Writes what `counts` gathered into runs.active_steps (SQLite: one small statement per run changed). */
+  private addActive(counts: ActiveCounts): void {
+    const add = cached(this.db, ADD_ACTIVE_STEPS);
+    for (const [runId, delta] of counts.deltas()) add.run(delta, runId);
   }
 
   async updateRun(runId: string, from: readonly RunStatus[], patch: RunPatch): Promise<boolean> {
@@ -161,8 +174,21 @@ export class SqliteRunTx implements RunTx {
     const sets = setList(patch, columns, values);
     sets.push("updated_at = ?");
     values.push(this.nowMs, key, JSON.stringify(from));
-    const sql = `UPDATE ${table} SET ${sets.join(", ")} WHERE ${keyCondition} AND status IN ${IN_JSON("?")}`;
-    return cached(this.db, sql).run(...values).changes;
+    const where = `WHERE ${keyCondition} AND status IN ${IN_JSON("?")}`;
+    const status = (patch as StepPatch).status;
+    if (table === "run_steps" && status !== undefined) {
+      // A step status changes: runs.active_steps follows in the same transaction (nothing else writes here).
+      const counts = new ActiveCounts();
+      const before = cached(this.db, `SELECT run_id, status FROM run_steps ${where}`);
+      for (const row of before.all(key, JSON.stringify(from)) as { run_id: string; status: string }[])
+        counts.add(row.run_id, row.status, status);
+      const changed = cached(this.db, `UPDATE ${table} SET ${sets.join(", ")} ${where}`).run(
+        ...values,
+      ).changes;
+      this.addActive(counts);
+      return changed;
+    }
+    return cached(this.db, `UPDATE ${table} SET ${sets.join(", ")} ${where}`).run(...values).changes;
   }
 
   async getAttempt(stepId: string, attemptSeq: number): Promise<AttemptRecord | null> {
@@ -213,9 +239,10 @@ export class SqliteRunTx implements RunTx {
 
   async closeLeases(closes: readonly LeaseClose[]): Promise<number> {
     const close = cached(this.db, CLOSE_LEASE);
+    const counts = new ActiveCounts();
     let changed = 0;
     for (const c of closes) {
-      changed += close.run({
+      const row = close.get({
         step_id: c.step_id,
         lease_token: c.lease_token,
         status: c.status,
@@ -224,8 +251,12 @@ export class SqliteRunTx implements RunTx {
         next_run_at: ms(c.next_run_at),
         finished_at: msOrNull(c.finished_at),
         now: this.nowMs,
-      }).changes;
+      }) as { run_id: string } | undefined;
+      if (row === undefined) continue;
+      counts.add(row.run_id, "LEASED", c.status);
+      changed += 1;
     }
+    this.addActive(counts);
     return changed;
   }
 
