@@ -18,10 +18,15 @@ async function rejection(promise: Promise<unknown>): Promise<WattswarmError> {
 }
 
 function migrationSuite(h: () => DialectHarness): void {
-  it("a fresh migrate applies 001 and registers the default executors", async () => {
+  // What this code knows: 001_initial, 002_attempts_finished_index, …
+  const latest = () => h().migrations.length;
+  const names = () => h().migrations.map((m) => m.name);
+
+  it("a fresh migrate applies every migration and registers the default executors", async () => {
     const target = h().freshTarget();
     const store = h().open(target, { env: {} });
-    expect(await store.migrate()).toEqual({ schema_version: 1, applied: ["initial"] });
+    expect(names().slice(0, 2)).toEqual(["initial", "attempts_finished_index"]);
+    expect(await store.migrate()).toEqual({ schema_version: latest(), applied: names() });
     const executors = await store.listExecutors();
     expect(executors.map(({ name, kind, config }) => ({ name, kind, config }))).toEqual([
       { name: "rt", kind: "http", config: { url: "http://127.0.0.1:8787" } },
@@ -31,7 +36,9 @@ function migrationSuite(h: () => DialectHarness): void {
       target,
       "SELECT version, name FROM wattswarm_migrations",
     );
-    expect(rows).toEqual([{ version: 1, name: "initial" }]);
+    expect(rows.map((r) => ({ version: Number(r.version), name: r.name }))).toEqual(
+      h().migrations.map((m) => ({ version: m.version, name: m.name })),
+    );
   });
 
   it("a second migrate is a no-op", async () => {
@@ -39,19 +46,20 @@ function migrationSuite(h: () => DialectHarness): void {
     const store = h().open(target);
     await store.migrate();
     const before = await store.listExecutors();
-    expect(await store.migrate()).toEqual({ schema_version: 1, applied: [] });
-    expect(await h().open(target).migrate()).toEqual({ schema_version: 1, applied: [] });
+    expect(await store.migrate()).toEqual({ schema_version: latest(), applied: [] });
+    expect(await h().open(target).migrate()).toEqual({ schema_version: latest(), applied: [] });
     expect(await store.listExecutors()).toEqual(before);
   });
 
-  it("4 concurrent migrations from separate stores apply 001 exactly once", async () => {
+  it("4 concurrent migrations from separate stores apply each migration exactly once", async () => {
     const target = h().freshTarget();
     const stores = [1, 2, 3, 4].map(() => h().open(target));
     const results = await Promise.all(stores.map((s) => s.migrate()));
-    expect(results.every((r) => r.schema_version === 1)).toBe(true);
-    expect(results.flatMap((r) => r.applied)).toEqual(["initial"]);
+    expect(results.every((r) => r.schema_version === latest())).toBe(true);
+    // Each migration is its own transaction, so the four may share the work, but each name appears once.
+    expect(results.flatMap((r) => r.applied).sort()).toEqual([...names()].sort());
     const rows = await h().rows<{ n: number }>(target, "SELECT count(*) AS n FROM wattswarm_migrations");
-    expect(Number(rows[0]?.n)).toBe(1);
+    expect(Number(rows[0]?.n)).toBe(latest());
     expect((await stores[0]?.listExecutors())?.map((e) => e.name)).toEqual(["rt", "sim"]);
   });
 
@@ -60,10 +68,14 @@ function migrationSuite(h: () => DialectHarness): void {
     const store = h().open(target);
     await store.migrate();
     expect(await store.removeExecutor("rt")).toBe(true);
-    expect(await h().open(target).migrate()).toEqual({ schema_version: 1, applied: [] });
-    const extra = { version: 2, name: "extra", sql: "CREATE TABLE wattswarm_test_extra (id integer)" };
+    expect(await h().open(target).migrate()).toEqual({ schema_version: latest(), applied: [] });
+    const extra = {
+      version: latest() + 1,
+      name: "extra",
+      sql: "CREATE TABLE wattswarm_test_extra (id integer)",
+    };
     expect(await h().migrateWith(target, [...h().migrations, extra])).toEqual({
-      schema_version: 2,
+      schema_version: latest() + 1,
       applied: ["extra"],
     });
     expect(await store.getExecutor("rt")).toBeNull();
@@ -74,12 +86,12 @@ function migrationSuite(h: () => DialectHarness): void {
     const target = h().freshTarget();
     await h().open(target).migrate();
     const broken = {
-      version: 2,
+      version: latest() + 1,
       name: "broken",
       sql: "CREATE TABLE wattswarm_test_x (id integer); SELECT nope(",
     };
     await expect(h().migrateWith(target, [...h().migrations, broken])).rejects.toThrow();
-    expect(await h().open(target).migrate()).toEqual({ schema_version: 1, applied: [] });
+    expect(await h().open(target).migrate()).toEqual({ schema_version: latest(), applied: [] });
   });
 
   it("refuses a schema newer than this code knows", async () => {
@@ -87,11 +99,14 @@ function migrationSuite(h: () => DialectHarness): void {
     await h().open(target).migrate();
     await h().exec(
       target,
-      "INSERT INTO wattswarm_migrations (version, name, applied_at) SELECT 2, 'future', applied_at FROM wattswarm_migrations",
+      `INSERT INTO wattswarm_migrations (version, name, applied_at)
+       SELECT ${latest() + 1}, 'future', applied_at FROM wattswarm_migrations WHERE version = 1`,
     );
     const err = await rejection(h().open(target).migrate());
     expect(err.code).toBe("SCHEMA_CONFLICT");
-    expect(err.message).toMatch(/version 2 .* only up to 1; upgrade wattswarm/);
+    expect(err.message).toMatch(
+      new RegExp(`version ${latest() + 1} .* only up to ${latest()}; upgrade wattswarm`),
+    );
   });
 
   it("refuses a foreign runs table with SCHEMA_CONFLICT and creates nothing", async () => {
@@ -192,7 +207,10 @@ describePg("postgres migrations", (pg) => {
     const url = `${pg.url}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
     const store = new PostgresStore({ url });
     try {
-      expect(await store.migrate()).toEqual({ schema_version: 1, applied: ["initial"] });
+      expect(await store.migrate()).toEqual({
+        schema_version: harness.migrations.length,
+        applied: harness.migrations.map((m) => m.name),
+      });
       const [row] = await pg.query<{ n: number }>(
         "SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1",
         [schema],
