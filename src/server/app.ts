@@ -9,6 +9,7 @@ import { checkAuth, checkBrowserOrigin, isAuthorized } from "./auth.js";
 import { defaultConsoleDir, mountConsoleAssets } from "./console.js";
 import type { ServerDeps } from "./deps.js";
 import { ApiError, errorBody, toApiError } from "./errors.js";
+import { MetricsCollector } from "./metrics.js";
 import { mountRoutes, type RouteDef } from "./route.js";
 import { executorRoutes } from "./routes/executors.js";
 import { legacyRoutes } from "./routes/legacy.js";
@@ -43,6 +44,11 @@ export interface AppOptions {
   secretEnv?: readonly string[];
   /** Caps on open event streams. */
   sse?: StreamLimits;
+  /**
+   * /metrics: how long a transaction that closes attempts may take to commit and still be counted, ms (default
+   * 60 000; `serve --metrics-lag-ms`), and the clock of the store (default `store.now()`; tests inject one).
+   */
+  metrics?: { lagMs?: number; now?: () => Promise<Date> };
 }
 
 /** Sent with every answer: no sniffing, no framing; the console's page may load only its own bundles. */
@@ -103,7 +109,7 @@ export function buildApp(store: ApiStore, options: AppOptions = {}): FastifyInst
   const deps: ServerDeps = {
     store,
     closing: closing.signal,
-    startedAt: new Date(),
+    metrics: new MetricsCollector(store, { since: new Date(), ...options.metrics }),
     consoleDir,
     streams: new StreamLimiter(options.sse),
     executorPolicy: {

@@ -1,6 +1,7 @@
 // What every route file gets from app.ts.
 import { createRequire } from "node:module";
 import type { FastifyRequest } from "fastify";
+import type { MetricsCollector } from "./metrics.js";
 import type { StreamLimiter } from "./sse.js";
 import type { ApiStore } from "./store.js";
 
@@ -8,8 +9,8 @@ export interface ServerDeps {
   store: ApiStore;
   /** Aborted when the server closes: open SSE streams end so close() does not wait for them. */
   closing: AbortSignal;
-  /** Start of the /metrics counting window. */
-  startedAt: Date;
+  /** The /metrics counters, counting from when the server was built. */
+  metrics: MetricsCollector;
   /** The built console (index.html and assets/) served at `/`. */
   consoleDir: string;
   /** Open SSE streams, capped globally and per client. */

@@ -1,5 +1,6 @@
 // What `/metrics` reads from the store (SPEC §10): counts by status over every run and step, and the attempts
-// closed since a given time. Computed by the database, so it covers every worker sharing the store.
+// closed since a given time, one row each. Read from the database, so it covers every worker sharing the store;
+// the server keeps the cumulative counters (src/server/metrics.ts) and reads only the recent attempts.
 import type { AttemptStatus, RunStatus, StepStatus } from "./types.js";
 
 /** Cumulative bucket counts: `counts[i]` = observations ≤ `bounds_ms[i]` (Prometheus `le` semantics). */
@@ -10,42 +11,24 @@ export interface LatencyHistogram {
   sum_ms: number;
 }
 
-export interface AttemptCount {
-  status: AttemptStatus;
-  error_code: string | null;
-  count: number;
-}
-
-export interface StoreMetrics {
+/** The gauges: every run and every step in the store, by status. */
+export interface StatusCounts {
   runs_by_status: Partial<Record<RunStatus, number>>;
   steps_by_status: Partial<Record<StepStatus, number>>;
-  /** Attempts closed (finished_at set) since `since`, by status and error_code. */
-  attempts: AttemptCount[];
-  /** started_at − due_at of those attempts (negative values count as 0). */
-  claim_latency: LatencyHistogram;
-  /** finished_at − started_at of those attempts. */
-  step_latency: LatencyHistogram;
 }
 
-export interface MetricsQuery {
-  since: Date;
-  /** Ascending upper bounds of the histogram buckets, in ms (+Inf is implied). */
-  boundsMs: readonly number[];
-}
-
-/** Builds a histogram from per-bound counts (as the adapters' SQL returns them) plus the total count and sum. */
-export function histogramOf(
-  boundsMs: readonly number[],
-  countsByBound: ReadonlyMap<number, number>,
-  count: number,
-  sumMs: number,
-): LatencyHistogram {
-  return {
-    bounds_ms: [...boundsMs],
-    counts: boundsMs.map((b) => countsByBound.get(b) ?? 0),
-    count,
-    sum_ms: sumMs,
-  };
+/** One closed attempt (finished_at set), as `/metrics` counts it. */
+export interface ClosedAttempt {
+  step_id: string;
+  attempt_seq: number;
+  status: AttemptStatus;
+  error_code: string | null;
+  /** finished_at, epoch ms: the clock of the transaction that closed the attempt (store.now()). */
+  finished_ms: number;
+  /** started_at − due_at, ms (negative values count as 0). */
+  claim_ms: number;
+  /** finished_at − started_at, ms (negative values count as 0). */
+  step_ms: number;
 }
 
 export function countsByKey<K extends string>(

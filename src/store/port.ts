@@ -2,7 +2,7 @@
 // adapter (postgres/, sqlite/) implements it with its own named SQL; callers never branch on `kind` for
 // behaviour, only for display. Run transitions (claimSteps, completeStep, …) are added here as they land.
 
-import type { MetricsQuery, StoreMetrics } from "./metrics.js";
+import type { ClosedAttempt, StatusCounts } from "./metrics.js";
 import type { ExecutorInput, ExecutorRecord, MigrateResult, RunStatus, StoreKind } from "./types.js";
 
 /** Which runs `run prune` removes (SPEC §7): terminal runs of these statuses finished before `before`. */
@@ -48,8 +48,14 @@ export interface Store {
   /** Returns false when no executor had that name. */
   removeExecutor(name: string): Promise<boolean>;
 
-  /** Counts and latencies for `/metrics` (SPEC §10), computed by the database: they cover every worker. */
-  readMetrics(query: MetricsQuery): Promise<StoreMetrics>;
+  /** Runs and steps by status, for the `/metrics` gauges (SPEC §10): read from the database, every worker's. */
+  readStatusCounts(): Promise<StatusCounts>;
+
+  /**
+   * Every attempt closed at or after `since` (its `finished_at`, in the clock of `now()`), one row each, for the
+   * `/metrics` counters. A range scan of `run_step_attempts_finished_idx`: it reads only those rows.
+   */
+  readClosedAttempts(since: Date): Promise<ClosedAttempt[]>;
 
   /**
    * Deletes up to `limit` matching runs (oldest finished first; rows locked elsewhere are skipped) with their

@@ -346,7 +346,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     let pending = o.runs;
     while (pending > 0) {
       if (Date.now() - started > o.deadlineMs) {
-        const m = await ctl.readMetrics({ since: new Date(), boundsMs: [] });
+        const m = await ctl.readStatusCounts();
         throw new Error(
           `deadline: ${pending} runs still not terminal; steps ${JSON.stringify(m.steps_by_status)}`,
         );

@@ -1,7 +1,19 @@
 // GET /metrics: Prometheus text computed from the store after an in-process worker processed runs.
 import { expect, it } from "vitest";
 import { startWorker } from "../../src/index.js";
+import type { ApiStore } from "../../src/server/store.js";
+import { PostgresStore } from "../../src/store/postgres/index.js";
+import { SqliteStore } from "../../src/store/sqlite/index.js";
+import { pgRawAttempts, type RawAttempts, sqliteRawAttempts } from "../support/attempt-rows.js";
+import { TEST_PG_URL } from "../support/pg.js";
 import { describeServer, simSpec } from "./helpers.js";
+
+/** Direct access to the rows of the store a test server serves. */
+function rawOf(store: ApiStore): RawAttempts {
+  if (store instanceof PostgresStore) return pgRawAttempts(TEST_PG_URL, store.schema as string);
+  if (store instanceof SqliteStore) return sqliteRawAttempts(store.path);
+  throw new Error("unknown store");
+}
 
 interface Sample {
   name: string;
@@ -93,5 +105,37 @@ describeServer("/metrics", (suite) => {
     const { samples } = parsePrometheus(await res.text());
     expect(value(samples, "wattswarm_claim_latency_seconds_count")).toBe(0);
     expect(value(samples, "wattswarm_attempts_finished_total", { status: "SUCCEEDED" })).toBe(0);
+  });
+
+  it("counters never go down: an attempt counted LEASE_EXPIRED that later turns STALE stays counted so", async () => {
+    const s = await suite.start();
+    const raw = rawOf(s.store);
+    try {
+      // Closed now (after the server started), as a lease expiry records it.
+      const at = Math.max((await s.store.now()).getTime(), Date.now());
+      await raw.insert([
+        {
+          step_id: "expired",
+          status: "LEASE_EXPIRED",
+          error_code: "LEASE_EXPIRED",
+          due_ms: at - 20,
+          started_ms: at - 10,
+          finished_ms: at,
+        },
+      ]);
+      const scrape = async () => parsePrometheus(await (await fetch(`${s.url}/metrics`)).text()).samples;
+      const first = await scrape();
+      expect(value(first, "wattswarm_attempts_finished_total", { status: "LEASE_EXPIRED" })).toBe(1);
+      expect(value(first, "wattswarm_attempt_errors_total", { error_code: "LEASE_EXPIRED" })).toBe(1);
+
+      await raw.markStale("expired"); // the worker's result arrives after all
+      const second = await scrape();
+      expect(value(second, "wattswarm_attempts_finished_total", { status: "LEASE_EXPIRED" })).toBe(1);
+      expect(value(second, "wattswarm_attempts_finished_total", { status: "STALE" })).toBe(0);
+      expect(value(second, "wattswarm_attempt_errors_total", { error_code: "LEASE_EXPIRED" })).toBe(1);
+      expect(value(second, "wattswarm_claim_latency_seconds_count")).toBe(1);
+    } finally {
+      await raw.end();
+    }
   });
 });

@@ -4,6 +4,7 @@
 import { randomBytes } from "node:crypto";
 import type { Command } from "commander";
 import { WattswarmError } from "../../errors.js";
+import { DEFAULT_METRICS_LAG_MS } from "../../server/metrics.js";
 import { isLoopbackHost } from "../../util/http-guard.js";
 import { currentStoreConfig } from "../context.js";
 import { intOption } from "../options.js";
@@ -18,6 +19,7 @@ interface ServeOptions {
   allowCommandExecutors?: boolean;
   allowCommand: string[];
   secretEnv: string[];
+  metricsLagMs: number;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -79,6 +81,12 @@ export function register(program: Command): void {
       collect,
       [],
     )
+    .option(
+      "--metrics-lag-ms <ms>",
+      "/metrics counts an attempt whose closing transaction commits within this long of its start (re-read window)",
+      intOption(0, 86_400_000),
+      DEFAULT_METRICS_LAG_MS,
+    )
     .action(async (o: ServeOptions) => {
       const { token, generated } = resolveToken(o);
       const [{ buildApp }, { loadStore }, { describeStoreConfig }] = await Promise.all([
@@ -101,6 +109,7 @@ export function register(program: Command): void {
           allowedHosts,
           allowCommandExecutors,
           secretEnv,
+          metrics: { lagMs: o.metricsLagMs },
         });
         let url: string;
         try {

@@ -2,12 +2,12 @@
 import { consolePage } from "../console.js";
 import { packageVersion, type ServerDeps } from "../deps.js";
 import { toApiError } from "../errors.js";
-import { LATENCY_BUCKETS_MS, PROMETHEUS_CONTENT_TYPE, renderMetrics } from "../metrics.js";
+import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from "../metrics.js";
 import { openApiDocument } from "../openapi.js";
 import { type RouteDef, route } from "../route.js";
 
 export function systemRoutes(
-  { store, startedAt, consoleDir, isAuthorized }: ServerDeps,
+  { store, metrics, consoleDir, isAuthorized }: ServerDeps,
   allRoutes: () => readonly RouteDef[],
 ): RouteDef[] {
   return [
@@ -50,9 +50,10 @@ export function systemRoutes(
       summary: "Prometheus metrics computed from the store (no token needed)",
       responses: { 200: "Prometheus text format 0.0.4" },
       handler: async ({ reply }) => {
-        const metrics = await store.readMetrics({ since: startedAt, boundsMs: LATENCY_BUCKETS_MS });
+        // Gauges read whole; counters fed with the attempts closed since the previous scrape (metrics.ts).
+        const snapshot = await metrics.scrape();
         reply.type(PROMETHEUS_CONTENT_TYPE);
-        return renderMetrics(metrics, startedAt);
+        return renderMetrics(snapshot, metrics.since);
       },
     }),
     route({

@@ -2,13 +2,13 @@
 // COMMIT); everything that reads a single statement uses `this.db.query`.
 
 import type pg from "pg";
-import type { MetricsQuery, StoreMetrics } from "../metrics.js";
+import type { ClosedAttempt, StatusCounts } from "../metrics.js";
 import type { PruneCounts, PruneQuery, Store } from "../port.js";
 import { assertExecutorInput, executorKindOf, isoTime, jsonObjectOf } from "../records.js";
 import { RunStoreDelegate } from "../run-store-delegate.js";
 import type { ExecutorInput, ExecutorRecord, MigrateResult } from "../types.js";
 import { PgDatabase, type PgDatabaseOptions, quoteIdent } from "./database.js";
-import { readPgMetrics } from "./metrics-queries.js";
+import { readPgClosedAttempts, readPgStatusCounts } from "./metrics-queries.js";
 import { migratePostgres } from "./migrate.js";
 import { MIGRATIONS } from "./migrations/index.js";
 import { notifyChannel, PgNotifier } from "./notifier.js";
@@ -107,8 +107,12 @@ export class PostgresStore extends RunStoreDelegate implements Store {
     return rows.length > 0;
   }
 
-  readMetrics(query: MetricsQuery): Promise<StoreMetrics> {
-    return readPgMetrics(this.db, query);
+  readStatusCounts(): Promise<StatusCounts> {
+    return readPgStatusCounts(this.db);
+  }
+
+  readClosedAttempts(since: Date): Promise<ClosedAttempt[]> {
+    return readPgClosedAttempts(this.db, since);
   }
 
   pruneRuns(query: PruneQuery, limit: number): Promise<PruneCounts> {

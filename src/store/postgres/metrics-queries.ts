@@ -1,58 +1,48 @@
 // Named SQL behind `/metrics` on PostgreSQL (src/store/metrics.ts). Latencies are computed in ms by the
-// database; histogram buckets are counted in one pass over the attempts closed since `since`.
+// database; the server aggregates the rows (src/server/metrics.ts).
 
-import { countsByKey, histogramOf, type MetricsQuery, type StoreMetrics } from "../metrics.js";
+import { type ClosedAttempt, countsByKey, type StatusCounts } from "../metrics.js";
 import type { AttemptStatus } from "../types.js";
 import type { PgDatabase } from "./database.js";
 
+// Both scan their table (runs_status_created_idx may serve the first as an index-only scan): O(runs) and
+// O(steps) per scrape. See docs/storage.md, "Indexes and why".
 const RUNS_BY_STATUS = "SELECT status AS key, count(*) AS n FROM runs GROUP BY status";
 const STEPS_BY_STATUS = "SELECT status AS key, count(*) AS n FROM run_steps GROUP BY status";
 
-const CLOSED_ATTEMPTS = `
-  SELECT status, error_code,
-         greatest(0, extract(epoch FROM (started_at - due_at)) * 1000)::float8 AS claim_ms,
-         greatest(0, extract(epoch FROM (finished_at - started_at)) * 1000)::float8 AS step_ms
-  FROM run_step_attempts WHERE finished_at IS NOT NULL AND finished_at >= $1`;
+/** A range scan of run_step_attempts_finished_idx: only the attempts closed at or after $1 are read. */
+export const CLOSED_ATTEMPTS_SINCE = `
+SELECT step_id, attempt_seq, status, error_code,
+       round(extract(epoch FROM finished_at) * 1000)::float8 AS finished_ms,
+       greatest(0, extract(epoch FROM (started_at - due_at)) * 1000)::float8 AS claim_ms,
+       greatest(0, extract(epoch FROM (finished_at - started_at)) * 1000)::float8 AS step_ms
+FROM run_step_attempts WHERE finished_at IS NOT NULL AND finished_at >= $1`;
 
-const ATTEMPTS_BY_CODE = `
-SELECT status, error_code, count(*) AS n FROM (${CLOSED_ATTEMPTS}) a
-GROUP BY status, error_code ORDER BY status, error_code NULLS FIRST`;
-
-const LATENCY_TOTALS = `
-SELECT count(*) AS n, coalesce(sum(claim_ms), 0)::float8 AS claim_sum, coalesce(sum(step_ms), 0)::float8 AS step_sum
-FROM (${CLOSED_ATTEMPTS}) a`;
-
-const LATENCY_BUCKETS = `
-SELECT b.le, count(a.claim_ms) FILTER (WHERE a.claim_ms <= b.le) AS claim,
-       count(a.step_ms) FILTER (WHERE a.step_ms <= b.le) AS step
-FROM unnest($2::float8[]) AS b(le) LEFT JOIN (${CLOSED_ATTEMPTS}) a ON true
-GROUP BY b.le`;
-
-export async function readPgMetrics(db: PgDatabase, q: MetricsQuery): Promise<StoreMetrics> {
-  const [runs, steps, attempts, totals, buckets] = await Promise.all([
+export async function readPgStatusCounts(db: PgDatabase): Promise<StatusCounts> {
+  const [runs, steps] = await Promise.all([
     db.query<{ key: string; n: number }>(RUNS_BY_STATUS),
     db.query<{ key: string; n: number }>(STEPS_BY_STATUS),
-    db.query<{ status: AttemptStatus; error_code: string | null; n: number }>(ATTEMPTS_BY_CODE, [q.since]),
-    db.query<{ n: number; claim_sum: number; step_sum: number }>(LATENCY_TOTALS, [q.since]),
-    db.query<{ le: number; claim: number; step: number }>(LATENCY_BUCKETS, [q.since, q.boundsMs]),
   ]);
-  const total = totals[0] ?? { n: 0, claim_sum: 0, step_sum: 0 };
-  const count = Number(total.n);
-  return {
-    runs_by_status: countsByKey(runs),
-    steps_by_status: countsByKey(steps),
-    attempts: attempts.map((a) => ({ status: a.status, error_code: a.error_code, count: Number(a.n) })),
-    claim_latency: histogramOf(
-      q.boundsMs,
-      new Map(buckets.map((b) => [Number(b.le), Number(b.claim)])),
-      count,
-      Number(total.claim_sum),
-    ),
-    step_latency: histogramOf(
-      q.boundsMs,
-      new Map(buckets.map((b) => [Number(b.le), Number(b.step)])),
-      count,
-      Number(total.step_sum),
-    ),
-  };
+  return { runs_by_status: countsByKey(runs), steps_by_status: countsByKey(steps) };
+}
+
+export async function readPgClosedAttempts(db: PgDatabase, since: Date): Promise<ClosedAttempt[]> {
+  const rows = await db.query<{
+    step_id: string;
+    attempt_seq: number;
+    status: AttemptStatus;
+    error_code: string | null;
+    finished_ms: number;
+    claim_ms: number;
+    step_ms: number;
+  }>(CLOSED_ATTEMPTS_SINCE, [since]);
+  return rows.map((r) => ({
+    step_id: r.step_id,
+    attempt_seq: Number(r.attempt_seq),
+    status: r.status,
+    error_code: r.error_code,
+    finished_ms: Number(r.finished_ms),
+    claim_ms: Number(r.claim_ms),
+    step_ms: Number(r.step_ms),
+  }));
 }

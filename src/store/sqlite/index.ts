@@ -3,7 +3,7 @@
 // awaits between its statements never interleaves with another one, a claim or a read. The run half lives in
 // run-store.ts.
 
-import type { MetricsQuery, StoreMetrics } from "../metrics.js";
+import type { ClosedAttempt, StatusCounts } from "../metrics.js";
 import type { PruneCounts, PruneQuery, Store } from "../port.js";
 import { assertExecutorInput, executorKindOf, isoTime, jsonObjectOf } from "../records.js";
 import { RunStoreDelegate } from "../run-store-delegate.js";
@@ -18,7 +18,7 @@ import {
   type SerialQueue,
   type SqliteDb,
 } from "./connection.js";
-import { readSqliteMetrics } from "./metrics-queries.js";
+import { readSqliteClosedAttempts, readSqliteStatusCounts } from "./metrics-queries.js";
 import { migrateSqlite } from "./migrate.js";
 import { MIGRATIONS } from "./migrations/index.js";
 import { countSqlitePrunable, pruneSqliteBatch } from "./prune-queries.js";
@@ -147,8 +147,12 @@ export class SqliteStore extends RunStoreDelegate implements Store {
     return this.write((db) => cached(db, REMOVE_EXECUTOR).run(name).changes > 0);
   }
 
-  readMetrics(query: MetricsQuery): Promise<StoreMetrics> {
-    return this.run((db) => readSqliteMetrics(db, query));
+  readStatusCounts(): Promise<StatusCounts> {
+    return this.run((db) => readSqliteStatusCounts(db));
+  }
+
+  readClosedAttempts(since: Date): Promise<ClosedAttempt[]> {
+    return this.run((db) => readSqliteClosedAttempts(db, since));
   }
 
   pruneRuns(query: PruneQuery, limit: number): Promise<PruneCounts> {

@@ -153,8 +153,20 @@ CREATE TABLE run_feedback (
   },
   {
     version: 2,
+    name: "attempts_finished_index",
+    sql: `-- 002_attempts_finished_index: \`/metrics\` reads the attempts closed since its previous scrape (finished_at >= T),
+-- so that read is a range scan instead of a scan of the whole attempt history (issue 15, defect 9).
+-- Partial: an attempt is inserted RUNNING with finished_at NULL and gets its one entry when it is closed.
+-- A plain CREATE INDEX (migrations run in a transaction): on a large existing table it holds writes to
+-- run_step_attempts until the build ends (docs/operations.md, "Upgrades").
+
+CREATE INDEX run_step_attempts_finished_idx ON run_step_attempts (finished_at) WHERE finished_at IS NOT NULL;
+`,
+  },
+  {
+    version: 3,
     name: "run_active_steps",
-    sql: `-- 002_run_active_steps: the run row counts its steps in an active status (CREATED, QUEUED, LEASED,
+    sql: `-- 003_run_active_steps: the run row counts its steps in an active status (CREATED, QUEUED, LEASED,
 -- RETRY_WAIT), so a completion knows whether its run became idle without reading the run's other steps
 -- (docs/storage.md). Every statement that changes a step's status keeps the count, in the same statement.
 ALTER TABLE runs ADD COLUMN active_steps integer NOT NULL DEFAULT 0 CHECK (active_steps >= 0);

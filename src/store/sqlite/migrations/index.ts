@@ -152,8 +152,18 @@ CREATE TABLE run_feedback (
   },
   {
     version: 2,
+    name: "attempts_finished_index",
+    sql: `-- 002_attempts_finished_index: \`/metrics\` reads the attempts closed since its previous scrape (finished_at >= T),
+-- so that read is a range search instead of a scan of the whole attempt history (issue 15, defect 9).
+-- Partial: an attempt is inserted RUNNING with finished_at NULL and gets its one entry when it is closed.
+
+CREATE INDEX run_step_attempts_finished_idx ON run_step_attempts (finished_at) WHERE finished_at IS NOT NULL;
+`,
+  },
+  {
+    version: 3,
     name: "run_active_steps",
-    sql: `-- 002_run_active_steps: the run row counts its steps in an active status (CREATED, QUEUED, LEASED,
+    sql: `-- 003_run_active_steps: the run row counts its steps in an active status (CREATED, QUEUED, LEASED,
 -- RETRY_WAIT), so a completion knows whether its run became idle without reading the run's other steps
 -- (docs/storage.md). Every statement that changes a step's status keeps the count, in the same transaction.
 ALTER TABLE runs ADD COLUMN active_steps INTEGER NOT NULL DEFAULT 0 CHECK (active_steps >= 0);
