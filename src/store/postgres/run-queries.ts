@@ -160,6 +160,15 @@ JOIN unnest($1::text[], $2::text[]) AS h(step_id, lease_token)
   ON s.step_id = h.step_id AND s.lease_token = h.lease_token
 WHERE s.status = 'LEASED'`;
 
+/**
+ * The lease sweeper's advisory lock key: the schema's own, so that sweepers of other schemas in the same
+ * database never hold each other back. An SQL expression (of the session's current schema).
+ */
+export const SWEEP_LOCK_KEY = "hashtextextended('wattswarm:sweep:' || coalesce(current_schema(), ''), 0)";
+
+// One sweeper at a time: tried, never waited for; held until the transaction ends.
+export const TRY_SWEEP_LOCK = `SELECT pg_try_advisory_xact_lock(${SWEEP_LOCK_KEY}) AS locked`;
+
 export const EXPIRED_LEASE_RUNS = `
 SELECT DISTINCT run_id FROM run_steps
 WHERE status = 'LEASED' AND lease_until < coalesce($1::timestamptz, now())
