@@ -393,13 +393,19 @@ export async function releaseAttempts(
 /**
  * Expires every lease past its deadline: one transaction per affected run, run row first. A run whose
  * transaction fails does not hold back the others; the first such error is thrown after all were tried.
+ *
+ * One sweeper at a time (RunTx.trySweepLock): each run's transaction first tries the sweep lock; when another
+ * sweeper holds it, this sweep stops there (its runs are that sweeper's to expire, or the next sweep's) instead
+ * of queueing on the same run rows. Returns how many leases this sweep expired.
  */
 export async function expireLeases(store: RunStore, opts: { now?: Date } = {}): Promise<number> {
   let expired = 0;
   let failed: { error: unknown } | undefined;
   for (const runId of await store.findExpiredLeaseRuns(opts.now)) {
     try {
-      expired += await settlingApart(store, (tx, isolate) => expireRunLeases(tx, runId, isolate), opts);
+      const n = await settlingApart(store, (tx, isolate) => expireRunLeases(tx, runId, isolate), opts);
+      if (n === null) break;
+      expired += n;
     } catch (err) {
       if (isDbUnavailable(err)) throw err;
       failed ??= { error: err };
@@ -409,39 +415,58 @@ export async function expireLeases(store: RunStore, opts: { now?: Date } = {}): 
   return expired;
 }
 
-async function expireRunLeases(tx: RunTx, runId: string, isolate: boolean): Promise<number> {
+/**
+ * The run's stale leases, in a constant number of statements however many there are: the attempts closed
+ * (returning what their claims recorded, for STEP_LEASED) by one, the steps written by one. Null when another
+ * sweeper holds the sweep lock.
+ */
+async function expireRunLeases(tx: RunTx, runId: string, isolate: boolean): Promise<number | null> {
+  if (!(await tx.trySweepLock())) return null;
   const run = await tx.lockRun(runId);
   if (!run) return 0;
   const steps = await tx.lockSteps(runId);
   const nowMs = tx.now.getTime();
   const now = tx.now.toISOString();
-  const stale = steps.filter(
-    (s) => s.status === "LEASED" && s.lease_until !== null && Date.parse(s.lease_until) < nowMs,
-  );
+  const stale = steps
+    .filter((s) => s.status === "LEASED" && s.lease_until !== null && Date.parse(s.lease_until) < nowMs)
+    .map((step) => {
+      const left = step.attempt < step.max_attempts;
+      const error = `LEASE_EXPIRED: lease of worker ${step.lease_owner ?? "?"} ended at ${step.lease_until}`;
+      const status: StepRecord["status"] = left
+        ? STEP_TRANSITIONS.expireRetry.to
+        : STEP_TRANSITIONS.expireFail.to;
+      return { step, left, error, status };
+    });
   if (stale.length === 0) return 0;
-  const events: NewEvent[] = [];
-  for (const step of stale) {
-    const attempt = await tx.getAttempt(step.step_id, step.attempt_seq);
-    const left = step.attempt < step.max_attempts;
-    const error = `LEASE_EXPIRED: lease of worker ${step.lease_owner ?? "?"} ended at ${step.lease_until}`;
-    await tx.updateAttempt(step.step_id, step.attempt_seq, {
+  const closed = await tx.closeAttempts(
+    stale.map(({ step, error }) => ({
+      step_id: step.step_id,
+      attempt_seq: step.attempt_seq,
       status: "LEASE_EXPIRED",
       error_code: "LEASE_EXPIRED",
+      result: null,
       error_text: error,
       finished_at: now,
-    });
-    const status = left ? "RETRY_WAIT" : "FAILED";
-    await tx.updateSteps([step.step_id], ["LEASED"], {
+    })),
+  );
+  const claims = new Map(closed.map((a) => [a.step_id, a]));
+  const written = await tx.closeLeases(
+    stale.map(({ step, left, error, status }) => ({
+      step_id: step.step_id,
+      lease_token: step.lease_token as string,
       status,
-      next_run_at: now,
-      lease_token: null,
-      lease_owner: null,
-      lease_until: null,
+      result: step.result,
       error_text: error,
-      ...(left ? {} : { finished_at: now }),
-    });
+      next_run_at: now,
+      finished_at: left ? step.finished_at : now,
+    })),
+  );
+  if (written !== stale.length)
+    throw new Error(`expireLeases: run ${runId}: ${stale.length - written} leases moved under lock`);
+  const events: NewEvent[] = [];
+  for (const { step, error, status } of stale) {
     events.push(
-      leasedEvent(step, attempt),
+      leasedEvent(step, claims.get(step.step_id) ?? null),
       stepEvent("STEP_LEASE_EXPIRED", step, { status, error, error_code: "LEASE_EXPIRED" }),
     );
   }

@@ -294,29 +294,45 @@ async function failUnsettled(
   return { outcome: "FAILED", events, reputation: [] };
 }
 
-/** Cancels these active steps (closing the attempts of LEASED ones) and returns their events, in step order. */
+/**
+ * Cancels these active steps (closing the attempts of LEASED ones) and returns their events, in step order.
+ * Two statements however many steps: the attempts closed by one (returning what their claims recorded, for
+ * STEP_LEASED), the steps written by one.
+ */
 export async function cancelSteps(
   tx: RunTx,
   active: readonly StepRecord[],
   reason: "RUN_CANCELLED" | "EARLY_STOP" | "RUN_FAILED",
 ): Promise<NewEvent[]> {
   const now = tx.now.toISOString();
+  const leased = active.filter((s) => s.status === "LEASED");
+  const closed = await tx.closeAttempts(
+    leased.map((s) => ({
+      step_id: s.step_id,
+      attempt_seq: s.attempt_seq,
+      status: "CANCELLED",
+      error_code: null,
+      result: null,
+      error_text: null,
+      finished_at: now,
+    })),
+  );
+  const claims = new Map(closed.map((a) => [a.step_id, a]));
   const events: NewEvent[] = [];
   for (const step of active) {
     if (step.status === "LEASED") {
-      const attempt = await tx.getAttempt(step.step_id, step.attempt_seq);
-      events.push(
-        stepEvent("STEP_LEASED", step, { worker_id: attempt?.worker_id ?? null }, attempt?.started_at),
-      );
-      await tx.updateAttempt(step.step_id, step.attempt_seq, { status: "CANCELLED", finished_at: now });
+      const claim = claims.get(step.step_id);
+      events.push(stepEvent("STEP_LEASED", step, { worker_id: claim?.worker_id ?? null }, claim?.started_at));
     }
     events.push(stepEvent("STEP_CANCELLED", step, { reason, status: "CANCELLED" }));
   }
-  await tx.updateSteps(
+  const cancelled = await tx.updateSteps(
     active.map((s) => s.step_id),
     STEP_TRANSITIONS.cancel.from,
     { status: "CANCELLED", lease_token: null, lease_owner: null, lease_until: null, finished_at: now },
   );
+  if (cancelled !== active.length)
+    throw new Error(`cancelSteps: ${active.length - cancelled} of ${active.length} steps moved under lock`);
   return events;
 }
 
@@ -346,12 +362,14 @@ async function startReexplore(
     shared_inputs: withSignal(run.shared_inputs, reexplore.signal),
   });
   if (!ok) throw new Error(`run ${run.run_id}: re-explore guard failed from status ${run.status}`);
-  for (const step of steps) {
-    await tx.updateSteps([step.step_id], STEP_TRANSITIONS.reexplore.from, {
+  // Every step re-queued by one statement, each with its own inputs.
+  const requeued = await tx.updateStepsWithInputs(
+    steps.map((step) => ({ step_id: step.step_id, inputs: buildStepInputs(run.spec, step.ordinal, signal) })),
+    STEP_TRANSITIONS.reexplore.from,
+    {
       status: "QUEUED",
       round,
       attempt: 0,
-      inputs: buildStepInputs(run.spec, step.ordinal, signal),
       next_run_at: now,
       lease_token: null,
       lease_owner: null,
@@ -359,8 +377,10 @@ async function startReexplore(
       result: null,
       error_text: null,
       finished_at: null,
-    });
-  }
+    },
+  );
+  if (requeued !== steps.length)
+    throw new Error(`run ${run.run_id}: re-explore guard matched ${requeued} of ${steps.length} steps`);
   const type = reexplore.chain === "TIE" ? "RUN_TIE_REEXPLORE_TRIGGERED" : "RUN_NULL_REEXPLORE_TRIGGERED";
   events.push(
     runEvent(type, run.run_id, {

@@ -171,6 +171,12 @@ export interface LeaseClose {
   finished_at: string | null;
 }
 
+/** One step's own inputs, for a guarded update that writes every listed step with its own (re-explore). */
+export interface StepInputs {
+  step_id: string;
+  inputs: JsonObject;
+}
+
 /** Events of one run, to append with its next seq values. */
 export interface EventBatch {
   run_id: string;
@@ -210,9 +216,26 @@ export interface RunTx {
   updateRunSteps(runId: string, from: readonly StepStatus[], patch: StepPatch): Promise<number>;
   /** Guarded update of each listed step; returns how many matched `from`. */
   updateSteps(stepIds: readonly string[], from: readonly StepStatus[], patch: StepPatch): Promise<number>;
+  /**
+   * updateSteps where each step also gets its own inputs: one statement for all of them; returns how many
+   * matched `from`.
+   */
+  updateStepsWithInputs(
+    steps: readonly StepInputs[],
+    from: readonly StepStatus[],
+    patch: Omit<StepPatch, "inputs">,
+  ): Promise<number>;
   getAttempt(stepId: string, attemptSeq: number): Promise<AttemptRecord | null>;
   findAttemptByToken(stepId: string, leaseToken: string): Promise<AttemptRecord | null>;
   updateAttempt(stepId: string, attemptSeq: number, patch: AttemptPatch): Promise<void>;
+  /**
+   * Makes this transaction the lease sweeper, without waiting: true when no other transaction is sweeping the
+   * same tables, false when one is (it stops, and this sweep stops with it). PostgreSQL: a transaction-level
+   * advisory lock keyed by the schema (`pg_try_advisory_xact_lock`), released at commit or rollback, so a
+   * sweeper that dies holds nobody back. SQLite: always true (BEGIN IMMEDIATE already makes this transaction
+   * the only writer).
+   */
+  trySweepLock(): Promise<boolean>;
   /** Closes these attempts in one statement; returns what their claims recorded (absent when no such row). */
   closeAttempts(closes: readonly AttemptClose[]): Promise<AttemptClaimInfo[]>;
   /** Writes these leased steps' outcomes in one statement; returns how many still held the token. */

@@ -1,6 +1,6 @@
 // The claim loop. One loop per worker process:
-//   expire stale leases → check held tokens → claim up to the free slots → launch each step on its own
-//   (no batch barrier) → wait for a free slot, a NOTIFY nudge or the poll interval.
+//   expire stale leases (at most once per sweep interval) → check held tokens → claim up to the free slots →
+//   launch each step on its own (no batch barrier) → wait for a free slot, a NOTIFY nudge or the poll interval.
 // A heartbeat timer extends held leases every H and aborts the calls whose lease was lost. Database errors
 // are logged and retried with capped backoff; they never crash the worker. stop() is graceful: claiming
 // stops, in-flight steps get `shutdownGraceMs` to finish, the rest are aborted and released.
@@ -11,7 +11,6 @@ import { abortableSleep } from "../executors/signals.js";
 import type { ExecutionOutcome } from "../executors/types.js";
 import {
   type AttemptLease,
-  expireLeases,
   finishAttempts,
   leaseOf,
   type ReleaseReason,
@@ -24,6 +23,7 @@ import { type Logger, silentLogger } from "../util/log.js";
 import { CompletionBatcher } from "./completions.js";
 import { ExecutorCache, type Loaded } from "./executor-cache.js";
 import type { WorkerOptions } from "./options.js";
+import { LeaseSweeper, sweepIntervalMs } from "./sweeper.js";
 
 export type WorkerStore = Store & RunStore;
 
@@ -56,17 +56,21 @@ export class Worker {
   private readonly log: Logger;
   /** Completions are committed in groups: many per transaction while the worker is busy. */
   private readonly completions: CompletionBatcher;
+  /** Lease expiry: at most once per interval from the claim loop, every H from the heartbeat. */
+  private readonly sweeper: LeaseSweeper;
   /** Steps this worker finished (for tests and `--once` accounting). */
   completed = 0;
 
   constructor(
     private readonly store: WorkerStore,
     readonly options: WorkerOptions,
-    deps: { logger?: Logger } = {},
+    /** `clock`: milliseconds, for the sweep interval (default Date.now; tests inject one). */
+    deps: { logger?: Logger; clock?: () => number } = {},
   ) {
     this.log = deps.logger ?? silentLogger();
     this.executors = new ExecutorCache(store, this.log);
     this.completions = new CompletionBatcher((items) => finishAttempts(this.store, items));
+    this.sweeper = new LeaseSweeper(store, sweepIntervalMs(options.leaseMs), deps.clock);
   }
 
   /** Runs until stop() (or --once / --exit-when-idle); resolves after a graceful drain. */
@@ -88,8 +92,9 @@ export class Worker {
     try {
       while (!this.stopping) {
         try {
-          // A sweep that fails on one run's account must not stop claims (the heartbeat sweeps again).
-          await expireLeases(this.store).catch((err: unknown) => {
+          // Not before every claim: at most once per sweep interval. A sweep that fails on one run's account
+          // must not stop claims (the heartbeat sweeps again).
+          await this.sweeper.sweep().catch((err: unknown) => {
             if (isDbUnavailable(err)) throw err;
             this.log.warn({ err: String(err) }, "lease expiry failed; claiming anyway");
           });
@@ -348,9 +353,10 @@ export class Worker {
         failed = true;
         this.log.warn({ err: String(err) }, "heartbeat failed");
       }
-      // Even when the lease write failed: recovering other workers' steps does not depend on it.
+      // Even when the lease write failed: recovering other workers' steps does not depend on it. Forced: the
+      // recovery bound counts on a sweep every H, whatever the claim loop did.
       try {
-        await expireLeases(this.store);
+        await this.sweeper.sweep({ force: true });
       } catch (err) {
         failed = true;
         this.log.warn({ err: String(err) }, "lease expiry failed");

@@ -1,10 +1,13 @@
 // The conformance suite on PostgreSQL: every fresh store gets its own schema (dropped after the file). Plus
 // what only PostgreSQL can show: a claim never waits on a locked run or step row (SKIP LOCKED, SPEC §4).
+import pgDriver from "pg";
 import { afterEach, describe, expect, it } from "vitest";
-import { finishAttempt, leaseOf, submitRun } from "../../src/kernel/index.js";
+import { expireLeases, finishAttempt, leaseOf, submitRun } from "../../src/kernel/index.js";
+import { quoteIdent } from "../../src/store/postgres/database.js";
 import { PostgresStore } from "../../src/store/postgres/index.js";
+import { SWEEP_LOCK_KEY } from "../../src/store/postgres/run-queries.js";
 import { describePg } from "../support/pg.js";
-import { claim, makeSpec, runOf, vote } from "./harness.js";
+import { claim, clockOf, eventTypes, makeSpec, plusMs, runOf, vote } from "./harness.js";
 import type { ConformanceStore } from "./suite.js";
 import { runConformanceSuite } from "./suite.js";
 
@@ -116,6 +119,84 @@ describePg("postgres", (pg) => {
       });
       expect(claimed.map((c) => c.step.agent_id)).toEqual(["c"]);
       expect((await claim(other)).map((c) => c.step.agent_id)).toEqual(["a", "b"]);
+    });
+  });
+
+  // Issue 15, defect 7: one sweeper at a time. A sweep runs each run's expiry under a transaction-level
+  // advisory lock of the schema, tried without waiting: while another sweeper holds it, a sweep stops.
+  describe("one lease sweeper at a time", () => {
+    const opened: PostgresStore[] = [];
+    const clients: pgDriver.Client[] = [];
+    afterEach(async () => {
+      await Promise.all(clients.splice(0).map((c) => c.end()));
+      await Promise.all(opened.splice(0).map((s) => s.close()));
+    });
+    /** A plain connection on `schema`, as another process sweeping that schema would hold one. */
+    const connect = async (schema: string): Promise<pgDriver.Client> => {
+      const client = new pgDriver.Client({
+        connectionString: pg.url,
+        options: `-c search_path=${quoteIdent(schema)}`,
+      });
+      client.on("error", () => {});
+      await client.connect();
+      clients.push(client);
+      return client;
+    };
+    /** A store on a fresh schema with run `runId` of three agents LEASED by a worker that is gone. */
+    const staleRun = async (
+      runId: string,
+    ): Promise<{ store: PostgresStore; schema: string; later: Date }> => {
+      const schema = pg.newSchema();
+      const store = await open(schema);
+      opened.push(store);
+      await submitRun(store, makeSpec(runId, { agents: ["a", "b", "c"], retry: { max_attempts: 2 } }), true);
+      const t = plusMs(await clockOf(store), 10);
+      expect(await claim(store, { runId, leaseMs: 1000, now: t, workerId: "gone" })).toHaveLength(3);
+      return { store, schema, later: plusMs(t, 5_000) };
+    };
+
+    it("a sweep skips (returns 0, writes nothing) while another holds the sweep lock; once free, it expires", async () => {
+      const { store, schema, later } = await staleRun("one-1");
+      const sweeper = await connect(schema);
+      await sweeper.query("BEGIN");
+      await sweeper.query(`SELECT pg_advisory_xact_lock(${SWEEP_LOCK_KEY})`);
+
+      expect(await expireLeases(store, { now: later })).toBe(0);
+      expect((await store.getSteps("one-1")).map((s) => s.status)).toEqual(["LEASED", "LEASED", "LEASED"]);
+      expect(await eventTypes(store, "one-1")).not.toContain("STEP_LEASE_EXPIRED");
+
+      await sweeper.query("COMMIT");
+      expect(await expireLeases(store, { now: later })).toBe(3);
+      expect((await store.getSteps("one-1")).map((s) => s.status)).toEqual([
+        "RETRY_WAIT",
+        "RETRY_WAIT",
+        "RETRY_WAIT",
+      ]);
+    });
+
+    it("the lock is the schema's: a sweeper of another schema does not hold this one back", async () => {
+      const mine = await staleRun("one-2");
+      const theirs = await staleRun("one-2");
+      const sweeper = await connect(theirs.schema);
+      await sweeper.query("BEGIN");
+      await sweeper.query(`SELECT pg_advisory_xact_lock(${SWEEP_LOCK_KEY})`);
+      expect(await expireLeases(theirs.store, { now: theirs.later })).toBe(0);
+      expect(await expireLeases(mine.store, { now: mine.later })).toBe(3);
+      await sweeper.query("COMMIT");
+    });
+
+    it("of two stores sweeping at once, the one that holds the sweep does the work and the other skips", async () => {
+      const { store, schema, later } = await staleRun("one-3");
+      const other = await open(schema);
+      opened.push(other);
+      // store's sweep is under way (it holds the lock in a run's expiry transaction): other's sweep skips.
+      const skipped = await store.transaction(async (tx) => {
+        expect(await tx.trySweepLock()).toBe(true);
+        return expireLeases(other, { now: later });
+      });
+      expect(skipped).toBe(0);
+      expect(await expireLeases(store, { now: later })).toBe(3);
+      expect(await expireLeases(other, { now: later })).toBe(0);
     });
   });
 });

@@ -18,6 +18,7 @@ import { pruneTests } from "./prune.js";
 import { reaggregateTests } from "./reaggregate.js";
 import { reexploreTests } from "./reexplore.js";
 import { shapeTests } from "./shapes.js";
+import { sweepTests } from "./sweep.js";
 import { unsettledRunTests } from "./unsettled.js";
 
 export type { ConformanceStore, MakeStore } from "./harness.js";
@@ -59,5 +60,6 @@ export function runConformanceSuite(name: string, makeStore: MakeStore): void {
     describe("batched completion (group commit)", () => batchTests(ctx));
     describe("retention: prune", () => pruneTests(ctx));
     describe("runs that cannot be settled", () => unsettledRunTests(ctx));
+    describe("lease sweeps, cancel and re-explore: set-based", () => sweepTests(ctx));
   });
 }

@@ -74,6 +74,29 @@ function workerTests(open: OpenStore): void {
     expect(await real.getRun("swept")).toMatchObject({ status: "FINALIZED" });
   });
 
+  // Issue 15, defect 7: the claim loop does not sweep before every claim, only once per sweep interval of the
+  // worker's clock. The clock stands still here, so after the first sweep no interval ever passes; H = 30 s,
+  // so no heartbeat sweeps either, however long the run takes.
+  it("the claim loop sweeps for expired leases at most once per interval (injected clock)", async () => {
+    const real = await open();
+    const agents = Array.from({ length: 12 }, (_, i) => `a${i}`);
+    await submitRun(real, makeSpec("paced", { agents }), true);
+    let sweeps = 0;
+    const store = wrapped(real, {
+      findExpiredLeaseRuns: async (now?: Date) => {
+        sweeps += 1;
+        return real.findExpiredLeaseRuns(now);
+      },
+    });
+    const options = { workerId: "w", exitWhenIdle: true, pollMs: 20, concurrency: 1, leaseMs: 60_000 };
+    const worker = new Worker(store, resolveWorkerOptions(options), { clock: () => 1_000_000 });
+    await worker.run();
+    expect(await real.getRun("paced")).toMatchObject({ status: "FINALIZED" });
+    // One claim per step (concurrency 1), one sweep in all.
+    expect(worker.completed).toBe(12);
+    expect(sweeps).toBe(1);
+  });
+
   /** The store, whose getExecutor throws a lost-connection error on its first `failures` calls. */
   function flakyRegistry(real: WorkerStore, failures: number): { store: WorkerStore; calls: () => number } {
     let calls = 0;

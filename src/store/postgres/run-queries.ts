@@ -115,6 +115,22 @@ RETURNING ${EVENT_COLUMNS}`;
 export const LOCK_RUNS = `
 SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = ANY($1::text[]) ORDER BY run_id FOR NO KEY UPDATE`;
 
+/** Steps written each with its own inputs ($1 ids, $2 inputs, $3 from): re-explore. Keeps active_steps. */
+export function updateStepInputs(sets: string): string {
+  return keepingActiveCount(
+    `
+UPDATE run_steps s SET ${sets}
+FROM unnest($1::text[], $2::json[]) AS u(step_id, inputs), old
+WHERE s.step_id = u.step_id AND s.step_id = old.step_id
+RETURNING s.run_id, old.status AS was, s.status AS now`,
+    `old AS (
+  SELECT step_id, status FROM run_steps WHERE step_id = ANY($1::text[]) AND status = ANY($3::text[])
+  ORDER BY run_id, ordinal FOR UPDATE
+),
+`,
+  );
+}
+
 export const LOCK_STEPS_BY_ID = `
 SELECT ${STEP_COLUMNS} FROM run_steps WHERE step_id = ANY($1::text[]) ORDER BY run_id, ordinal FOR UPDATE`;
 
@@ -203,6 +219,15 @@ SELECT s.step_id FROM run_steps s
 JOIN unnest($1::text[], $2::text[]) AS h(step_id, lease_token)
   ON s.step_id = h.step_id AND s.lease_token = h.lease_token
 WHERE s.status = 'LEASED'`;
+
+/**
+ * The lease sweeper's advisory lock key: the schema's own, so that sweepers of other schemas in the same
+ * database never hold each other back. An SQL expression (of the session's current schema).
+ */
+export const SWEEP_LOCK_KEY = "hashtextextended('wattswarm:sweep:' || coalesce(current_schema(), ''), 0)";
+
+// One sweeper at a time: tried, never waited for; held until the transaction ends.
+export const TRY_SWEEP_LOCK = `SELECT pg_try_advisory_xact_lock(${SWEEP_LOCK_KEY}) AS locked`;
 
 export const EXPIRED_LEASE_RUNS = `
 SELECT DISTINCT run_id FROM run_steps

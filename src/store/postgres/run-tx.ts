@@ -17,6 +17,7 @@ import type {
   RunPatch,
   RunRecord,
   RunTx,
+  StepInputs,
   StepPatch,
   StepRecord,
 } from "../run-port.js";
@@ -41,6 +42,8 @@ import {
   LOCK_STEPS_BY_ID,
   REPUTATION_UNITS,
   SUCCEEDED_ATTEMPTS_BEFORE,
+  TRY_SWEEP_LOCK,
+  updateStepInputs,
   updateStepStatuses,
 } from "./run-queries.js";
 import {
@@ -151,6 +154,25 @@ export class PgRunTx implements RunTx {
     );
   }
 
+  async updateStepsWithInputs(
+    steps: readonly StepInputs[],
+    from: readonly StepStatus[],
+    patch: Omit<StepPatch, "inputs">,
+  ): Promise<number> {
+    if (steps.length === 0) return 0;
+    const values: unknown[] = [
+      steps.map((s) => s.step_id),
+      steps.map((s) => JSON.stringify(s.inputs)),
+      [...from],
+      this.nowIso,
+    ];
+    const sets = setList(patch, STEP_PATCH_COLUMNS, values);
+    sets.push("inputs_json = u.inputs", "updated_at = $4");
+    // The same statement keeps runs.active_steps when the patch writes a status (it does: re-explore).
+    const { rows } = await this.client.query(updateStepInputs(sets.join(", ")), values);
+    return (rows[0]?.n as number | undefined) ?? 0;
+  }
+
   async updateRunSteps(runId: string, from: readonly StepStatus[], patch: StepPatch): Promise<number> {
     return this.guardedUpdate("run_steps", "run_id = $1", runId, from, patch, STEP_PATCH_COLUMNS);
   }
@@ -197,6 +219,11 @@ export class PgRunTx implements RunTx {
       `UPDATE run_step_attempts SET ${sets.join(", ")} WHERE step_id = $1 AND attempt_seq = $2`,
       values,
     );
+  }
+
+  async trySweepLock(): Promise<boolean> {
+    const { rows } = await this.client.query(TRY_SWEEP_LOCK);
+    return rows[0]?.locked === true;
   }
 
   async closeAttempts(closes: readonly AttemptClose[]): Promise<AttemptClaimInfo[]> {

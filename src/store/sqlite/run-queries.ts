@@ -52,6 +52,10 @@ SET status = @status, result_json = @result_json, error_text = @error_text, next
 WHERE step_id = @step_id AND lease_token = @lease_token AND status = 'LEASED'
 RETURNING run_id`;
 
+// Steps with their own inputs (a JSON array of [step_id, inputs as JSON text]), as rows for UPDATE … FROM.
+export const STEP_INPUT_PAIRS = `
+SELECT json_extract(value, '$[0]') AS step_id, json_extract(value, '$[1]') AS inputs FROM json_each(?)`;
+
 export const INSERT_RUN = `INSERT INTO runs (${RUN_COLUMNS}) VALUES (${placeholders(RUN_COLUMNS)})`;
 
 export const INSERT_STEP = `INSERT INTO run_steps (${STEP_COLUMNS}) VALUES (${placeholders(STEP_COLUMNS)})`;

@@ -19,6 +19,7 @@ import type {
   RunPatch,
   RunRecord,
   RunTx,
+  StepInputs,
   StepPatch,
   StepRecord,
 } from "../run-port.js";
@@ -49,6 +50,7 @@ import {
   LOCK_STEPS,
   LOCK_STEPS_BY_ID,
   REPUTATION_UNITS,
+  STEP_INPUT_PAIRS,
   SUCCEEDED_ATTEMPTS_BEFORE,
 } from "./run-queries.js";
 import {
@@ -157,6 +159,37 @@ export class SqliteRunTx implements RunTx {
     );
   }
 
+  async updateStepsWithInputs(
+    steps: readonly StepInputs[],
+    from: readonly StepStatus[],
+    patch: Omit<StepPatch, "inputs">,
+  ): Promise<number> {
+    if (steps.length === 0) return 0;
+    const values: SqlValue[] = [];
+    const sets = setList(patch, STEP_PATCH_COLUMNS, values);
+    sets.push("inputs_json = u.inputs", "updated_at = ?");
+    values.push(
+      this.nowMs,
+      JSON.stringify(steps.map((s) => [s.step_id, JSON.stringify(s.inputs)])),
+      JSON.stringify(from),
+    );
+    const counts = new ActiveCounts();
+    if (patch.status !== undefined) {
+      const before = cached(
+        this.db,
+        `SELECT run_id, status FROM run_steps WHERE step_id IN ${IN_JSON("?")} AND status IN ${IN_JSON("?")}`,
+      );
+      const rows = before.all(JSON.stringify(steps.map((s) => s.step_id)), JSON.stringify(from));
+      for (const row of rows as { run_id: string; status: string }[])
+        counts.add(row.run_id, row.status, patch.status);
+    }
+    const sql = `UPDATE run_steps SET ${sets.join(", ")} FROM (${STEP_INPUT_PAIRS}) AS u
+      WHERE run_steps.step_id = u.step_id AND run_steps.status IN ${IN_JSON("?")}`;
+    const changed = cached(this.db, sql).run(...values).changes;
+    this.addActive(counts);
+    return changed;
+  }
+
   async updateRunSteps(runId: string, from: readonly StepStatus[], patch: StepPatch): Promise<number> {
     return this.guardedUpdate("run_steps", "run_id = ?", runId, from, patch, STEP_PATCH_COLUMNS);
   }
@@ -210,6 +243,11 @@ export class SqliteRunTx implements RunTx {
       this.db,
       `UPDATE run_step_attempts SET ${sets.join(", ")} WHERE step_id = ? AND attempt_seq = ?`,
     ).run(...values);
+  }
+
+  async trySweepLock(): Promise<boolean> {
+    // BEGIN IMMEDIATE: no other transaction writes while this one runs, sweeping or not.
+    return true;
   }
 
   async closeAttempts(closes: readonly AttemptClose[]): Promise<AttemptClaimInfo[]> {
