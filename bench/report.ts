@@ -1,10 +1,12 @@
 // docs/benchmarks.md and docs/benchmarks.svg from the measurements of bench/run.ts.
+
 import type { Percentiles } from "./bench-env.js";
 import type { FloorResult } from "./floor.js";
 import type { LatencyResult } from "./latency.js";
 import type { PeerResult } from "./peers.js";
 import type { MemoryResult, ScalePoint } from "./scale.js";
 import type { ThroughputResult } from "./throughput.js";
+import { savedWideMarkdown } from "./wide-report.js";
 
 export interface Machine {
   cpus: number;
@@ -159,6 +161,7 @@ export function benchmarksMarkdown(m: Measurements, notes: { timeGoes: string[];
       )
       .join(", ");
   const L = m.latency;
+  const wide = savedWideMarkdown();
   return [
     "# Benchmarks",
     "",
@@ -282,5 +285,7 @@ export function benchmarksMarkdown(m: Measurements, notes: { timeGoes: string[];
     "deadlock-free. Within one worker, the group commit merges the finalizations of a batch into one upsert, so",
     "the wait is between workers only; in this benchmark every run has the same 10 agents.",
     "",
+    // Measured by its own command (npm run bench:wide); kept when this page is rewritten.
+    ...(wide !== null ? [wide, ""] : []),
   ].join("\n");
 }

@@ -109,8 +109,10 @@ async function beginImmediate(db: SqliteDb, busy: BusyWait): Promise<void> {
         locked.cause = err;
         throw locked;
       }
-      // 1, 2, 4 … 64 ms, plus up to half as much again so that waiting processes do not retry in step.
-      const step = Math.min(64, 2 ** attempt);
+      // 1, 2, 4, 8 ms, plus up to half as much again so that waiting processes do not retry in step. The cap is
+      // low on purpose: a busy writer (a worker) commits and begins again within a millisecond, and a waiter
+      // that sleeps long rarely lands in that gap; a failed BEGIN costs microseconds.
+      const step = Math.min(8, 2 ** attempt);
       const delay = Math.min(busy.maxWaitMs - waited, step + Math.floor((Math.random() * step) / 2));
       await sleep(delay);
       waited += delay;
