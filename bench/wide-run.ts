@@ -19,8 +19,11 @@ const sizes = process.argv
   .filter((n) => Number.isInteger(n) && n > 0);
 const N = sizes.length > 0 ? sizes : [200, 1000];
 
-const answer = "w".repeat(OUTPUT_BYTES);
-const runtime = createRuntime(async () => ({ decision: "A", answer, confidence: 0.9 }), { log: () => {} });
+// The bulk is in a field of its own: a short answer, as most agents give, and 100 KiB of supporting detail.
+const detail = "w".repeat(OUTPUT_BYTES);
+const runtime = createRuntime(async () => ({ decision: "A", answer: "a", confidence: 0.9, detail }), {
+  log: () => {},
+});
 const url = await runtime.listen(0, "127.0.0.1");
 
 async function measure(n: number): Promise<WideRow> {
