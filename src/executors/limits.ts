@@ -1,7 +1,7 @@
 // Limits and error classification shared by every executor kind (SPEC §8.4), so http, openai and command
 // report the same codes and the same wording for the same problem.
 import type { JsonObject, JsonValue } from "../spec/types.js";
-import { MAX_OUTPUT_DEPTH, responseTooDeepAt } from "../util/json.js";
+import { MAX_OUTPUT_DEPTH, mapStrings, responseTooDeepAt, someString } from "../util/json.js";
 import {
   type AttemptErrorCode,
   ERROR_TEXT_LIMIT_BYTES,
@@ -228,24 +228,24 @@ export function redactSecret(text: string, secret: string | undefined): string {
   return text.split(secret).join("***");
 }
 
-function redactJson(value: JsonValue, secret: string): JsonValue {
-  if (typeof value === "string") return redactSecret(value, secret);
-  if (Array.isArray(value)) return value.map((v) => redactJson(v, secret));
-  if (isPlainObject(value)) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactJson(v, secret)]));
-  }
-  return value;
-}
-
 /**
- * Belt and braces: a server that echoes a credential (the bearer token, the API key) in an error body must not
- * get it into the database. A failure's error and details are redacted; a successful response is the agent's
- * output and is kept as it is.
+ * Belt and braces: a server that echoes a credential (the bearer token, the API key) must not get it into the
+ * database. A failure's error and details are redacted, and so is every string of a successful response (the
+ * candidate output a model wrote, its keys, the envelope around it): a model asked to can quote its own key.
+ * Walked iteratively, never recursively: the response is untrusted and may nest arbitrarily deep.
  */
 export function redactOutcome<T extends ExecutionOutcome>(outcome: T, secret: string | undefined): T {
-  if (outcome.ok || !secret || secret.length < MIN_REDACTED_SECRET_CHARS) return outcome;
-  const redacted: AttemptFailure = { ...outcome, error: redactSecret(outcome.error, secret) };
-  if (outcome.details !== undefined) redacted.details = redactJson(outcome.details, secret);
+  if (!secret || secret.length < MIN_REDACTED_SECRET_CHARS) return outcome;
+  const redact = (text: string) => redactSecret(text, secret);
+  const found = (text: string) => text.includes(secret);
+  if (outcome.ok) {
+    if (!someString(outcome.response, found)) return outcome;
+    return { ...outcome, response: mapStrings(outcome.response, redact) };
+  }
+  const redacted: AttemptFailure = { ...outcome, error: redact(outcome.error) };
+  if (outcome.details !== undefined && someString(outcome.details, found)) {
+    redacted.details = mapStrings(outcome.details, redact);
+  }
   return redacted as T;
 }
 

@@ -44,3 +44,58 @@ export function responseTooDeepAt(response: unknown): PropertyKey[] | undefined 
     Object.hasOwn(response, "candidate_output");
   return tooDeepAt(response, MAX_OUTPUT_DEPTH + (envelope ? 1 : 0));
 }
+
+/** Whether some string of `root` (an object key or a value) passes `test`, found iteratively. */
+export function someString(root: unknown, test: (s: string) => boolean): boolean {
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (typeof value === "string") {
+      if (test(value)) return true;
+    } else if (Array.isArray(value)) {
+      for (const item of value) stack.push(item);
+    } else if (value !== null && typeof value === "object") {
+      for (const [key, child] of Object.entries(value)) {
+        if (test(key)) return true;
+        stack.push(child);
+      }
+    }
+  }
+  return false;
+}
+
+/**
+ * A copy of the JSON value `root` with every string (object keys too) passed through `map`, built iteratively.
+ * Members keep their order, and a `__proto__` key stays an own member instead of setting the prototype.
+ */
+export function mapStrings<T>(root: T, map: (s: string) => string): T {
+  const holder: unknown[] = [undefined];
+  const stack: { value: unknown; into: object; key: string | number }[] = [
+    { value: root, into: holder, key: 0 },
+  ];
+  for (let frame = stack.pop(); frame !== undefined; frame = stack.pop()) {
+    const { value, into, key } = frame;
+    let copy: unknown = value;
+    if (typeof value === "string") copy = map(value);
+    else if (Array.isArray(value)) {
+      const items: unknown[] = new Array(value.length);
+      for (let i = 0; i < value.length; i++) stack.push({ value: value[i], into: items, key: i });
+      copy = items;
+    } else if (value !== null && typeof value === "object") {
+      const members: Record<string, unknown> = {};
+      for (const [member, child] of Object.entries(value)) {
+        const mapped = map(member);
+        // Defined now, in order; the child's copy replaces the placeholder without moving it.
+        define(members, mapped, undefined);
+        stack.push({ value: child, into: members, key: mapped });
+      }
+      copy = members;
+    }
+    define(into, key, copy);
+  }
+  return holder[0] as T;
+}
+
+function define(into: object, key: string | number, value: unknown): void {
+  Object.defineProperty(into, key, { value, enumerable: true, writable: true, configurable: true });
+}

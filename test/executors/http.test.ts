@@ -79,7 +79,7 @@ describe("http executor: the request", () => {
   });
 });
 
-describe("http executor: the bearer token never reaches a stored error", () => {
+describe("http executor: the bearer token never reaches a stored error or output", () => {
   const TOKEN = "tok-echoed-3cr3t";
   const echo: Handler = (_body, req) => ({ status: 500, body: `denied for ${req.headers.authorization}` });
   const withToken = async <T>(names: Record<string, string>, fn: () => Promise<T>): Promise<T> => {
@@ -121,6 +121,28 @@ describe("http executor: the bearer token never reaches a stored error", () => {
       code: "VERIFY_FAILED",
       error: "verify failed: bad Bearer ***",
       details: { reason_codes: ["bad Bearer ***"] },
+    });
+  });
+
+  it("redacts it from a successful response, in every string of the candidate output and the envelope", async () => {
+    const rt = await runtime({
+      execute: (_body, req) => ({
+        body: {
+          candidate_output: { answer: `I was called with ${req.headers.authorization}`, list: [[TOKEN]] },
+          evidence_refs: [TOKEN],
+        },
+      }),
+    });
+    const outcome = await withToken({ WS_TEST_RT_TOKEN: TOKEN }, () =>
+      executeOnce(rt, { bearer_env: "WS_TEST_RT_TOKEN" }),
+    );
+    expect(JSON.stringify(outcome)).not.toContain(TOKEN);
+    expect(outcome).toEqual({
+      ok: true,
+      response: {
+        candidate_output: { answer: "I was called with Bearer ***", list: [["***"]] },
+        evidence_refs: ["***"],
+      },
     });
   });
 

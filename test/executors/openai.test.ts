@@ -212,6 +212,28 @@ describe("openai executor: the API key", () => {
     }
   });
 
+  it("is redacted from every string of a successful reply, keys included", async () => {
+    const key = "sk-quoted-secret-456";
+    const reply = {
+      decision: "APPROVE",
+      answer: `the key is ${key}`,
+      confidence: 0.5,
+      extra: { [key]: [key, 1] },
+    };
+    const server = await fake([completion(reply)]);
+    process.env.WS_TEST_LLM_KEY = key;
+    try {
+      const outcome = await once(server, {}, { api_key_env: "WS_TEST_LLM_KEY" });
+      expect(outcome).toMatchObject({
+        ok: true,
+        response: { candidate_output: { answer: "the key is ***", extra: { "***": ["***", 1] } } },
+      });
+      expect(JSON.stringify(outcome)).not.toContain(key);
+    } finally {
+      delete process.env.WS_TEST_LLM_KEY;
+    }
+  });
+
   it("check() lists the models endpoint", async () => {
     const server = await fake([completion(ANSWER)]);
     expect(await executor(server).check()).toMatchObject({ ok: true, health: "ok" });

@@ -9,6 +9,7 @@ import {
   secretEnvProblems,
   secretEnvRefs,
 } from "../../src/executors/secrets.js";
+import type { JsonObject, JsonValue } from "../../src/spec/types.js";
 
 const URL = "http://127.0.0.1:8787";
 const NOT_ALLOWED =
@@ -141,7 +142,7 @@ describe("redactSecret / redactOutcome", () => {
     expect(redactSecret("abc", "ab")).toBe("abc");
   });
 
-  it("redacts a failure's error and details, never a success", () => {
+  it("redacts a failure's error and details", () => {
     const failure = {
       ok: false as const,
       code: "VERIFY_FAILED" as const,
@@ -154,7 +155,42 @@ describe("redactSecret / redactOutcome", () => {
       error: "verify failed: ***",
       details: { reason_codes: ["***", "other"], n: 1 },
     });
-    const success = { ok: true as const, response: { answer: "tok-123" } };
-    expect(redactOutcome(success, "tok-123")).toBe(success);
+  });
+
+  it("redacts every string of a success, keys too, and keeps the order of members and items", () => {
+    const success = {
+      ok: true as const,
+      response: {
+        candidate_output: { z: "a tok-123 b", a: ["x", { "tok-123": "tok-123tok-123" }], n: 1, f: null },
+      },
+    };
+    const redacted = redactOutcome(success, "tok-123");
+    expect(redacted).toEqual({
+      ok: true,
+      response: { candidate_output: { z: "a *** b", a: ["x", { "***": "******" }], n: 1, f: null } },
+    });
+    expect(Object.keys((redacted.response.candidate_output ?? {}) as object)).toEqual(["z", "a", "n", "f"]);
+    // Nothing to redact: the very same object, no copy.
+    const clean = { ok: true as const, response: { answer: "nothing secret" } };
+    expect(redactOutcome(clean, "tok-123")).toBe(clean);
+  });
+
+  it("walks a success iteratively: 100 000 levels of nesting do not overflow the stack", () => {
+    let deep: JsonValue = "tok-123 at the bottom";
+    for (let i = 0; i < 100_000; i++) deep = i % 2 ? [deep] : { d: deep };
+    const redacted = redactOutcome({ ok: true, response: { deep } }, "tok-123");
+    let node: JsonValue = (redacted.ok ? redacted.response.deep : null) ?? null;
+    while (typeof node === "object" && node !== null)
+      node = Array.isArray(node) ? (node[0] ?? null) : (node.d ?? null);
+    expect(node).toBe("*** at the bottom");
+  });
+
+  it("a __proto__ member stays an own member, never the prototype", () => {
+    const response = JSON.parse('{"__proto__": {"polluted": "tok-123"}}') as JsonObject;
+    const redacted = redactOutcome({ ok: true, response }, "tok-123");
+    const out = redacted.ok ? redacted.response : {};
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(Object.hasOwn(out, "__proto__")).toBe(true);
+    expect(JSON.stringify(out)).toBe('{"__proto__":{"polluted":"***"}}');
   });
 });

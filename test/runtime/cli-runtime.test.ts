@@ -245,4 +245,36 @@ describe("openai executor through run exec", () => {
     expect(attempts.some((r) => r.includes('\\"total_tokens\\":49'))).toBe(true);
     expect(rows.some((r) => r.startsWith("executors:") && r.includes("WS_E2E_KEY"))).toBe(true);
   });
+
+  it("a successful reply that quotes the key is stored with *** in its place", async () => {
+    const key = "sk-e2e-quoted-in-answer-91c2";
+    const fake = await startFakeOpenAI([
+      completion({ decision: "BEAM", answer: `My key is ${key}, so BEAM`, confidence: 0.6, notes: [key] }),
+    ]);
+    fakes.push(fake);
+    const db = tempDb();
+    await register(db, "gpt", [
+      "--openai",
+      "--model",
+      "fake-llm",
+      "--base-url",
+      fake.baseUrl,
+      "--api-key-env",
+      "WS_E2E_KEY",
+    ]);
+    const panel = {
+      ...spec("llm-quote", "gpt"),
+      agents: [{ agent_id: "solo", prompt: "Pick one.", executor: "gpt" }],
+    };
+    const res = await ws(db, ["run", "exec", writeFile(dir, "llm-quote.json", panel)], {
+      env: { WS_E2E_KEY: key },
+    });
+    const result = json<Result>(res);
+    expect(result).toMatchObject({ status: "FINALIZED", final_decision: "BEAM" });
+    expect(result.conclusions[0]?.output).toMatchObject({ answer: "My key is ***, so BEAM", notes: ["***"] });
+    expect(res.stdout).not.toContain(key);
+    const rows = allRows(db);
+    expect(rows.filter((r) => r.includes(key))).toEqual([]);
+    expect(rows.some((r) => r.startsWith("run_step_attempts:") && r.includes("My key is ***"))).toBe(true);
+  });
 });

@@ -44,3 +44,41 @@ describe("mapConnectionError", () => {
     expect(mapConnectionError(err, URL)).toBe(err);
   });
 });
+
+describe("mapConnectionError: a server or pooler that answered is there", () => {
+  it("a refused startup parameter names the pooler setting, not how to start a database", () => {
+    const e = mapped(Object.assign(new Error("unsupported startup parameter: options"), { code: "08P01" }));
+    expect(e.code).toBe("DB_UNAVAILABLE");
+    expect(e.message).toMatch(
+      /^cannot connect to PostgreSQL at .*: unsupported startup parameter: options\. /,
+    );
+    expect(e.message).toContain("ignore_startup_parameters");
+    expect(e.message).not.toMatch(/docker compose|Start one/);
+  });
+
+  it("a failed authentication or a missing database has no start hint", () => {
+    for (const [code, message] of [
+      ["28P01", 'password authentication failed for user "postgres"'],
+      ["3D000", 'database "nope" does not exist'],
+      ["53300", "sorry, too many clients already"],
+    ]) {
+      const e = mapped(Object.assign(new Error(message), { code }));
+      expect(e.message).toBe(`cannot connect to PostgreSQL at ${URL}: ${message}`);
+    }
+  });
+
+  it("a prepared statement a pooler mixed up says to set WATTSWARM_PG_PREPARED=off", () => {
+    for (const [code, message] of [
+      ["42P05", 'prepared statement "ws_0123456789abcdef01234567" already exists'],
+      ["26000", 'prepared statement "ws_0123456789abcdef01234567" does not exist'],
+    ]) {
+      const e = mapped(Object.assign(new Error(message), { code }));
+      expect(e.code).toBe("DB_UNAVAILABLE");
+      expect(e.message).toContain(message);
+      expect(e.message).toContain("Set WATTSWARM_PG_PREPARED=off");
+    }
+    // Someone else's statement name is a statement error like any other.
+    const other = Object.assign(new Error('prepared statement "mine" already exists'), { code: "42P05" });
+    expect(mapConnectionError(other, URL)).toBe(other);
+  });
+});

@@ -74,24 +74,42 @@ export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
+/** A worker that dies between BEGIN and COMMIT must not hold run-row locks for long. */
+const IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
+
+/**
+ * The timeouts as SET statements (`SET LOCAL` for one transaction), never as startup parameters: a pooler such
+ * as PgBouncer refuses unknown startup parameters (`unsupported startup parameter: statement_timeout`).
+ */
+export function timeoutSettings(statementTimeoutMs: number, scope: "SESSION" | "LOCAL"): string {
+  const set = scope === "LOCAL" ? "SET LOCAL" : "SET";
+  return (
+    `${set} statement_timeout = ${Math.trunc(statementTimeoutMs)}; ` +
+    `${set} idle_in_transaction_session_timeout = ${IDLE_IN_TRANSACTION_TIMEOUT_MS}`
+  );
+}
+
 export class PgDatabase {
   readonly pool: pg.Pool;
   readonly redactedUrl: string;
   readonly schema: string | undefined;
   private readonly prepared: boolean;
+  /** Sent after every BEGIN, in the same round trip (two results, dropped before `fn` sees the begin's). */
+  private readonly txSettings: string;
   private ended = false;
 
   constructor(options: PgDatabaseOptions) {
     this.redactedUrl = redactUrl(options.url);
     this.schema = options.schema === undefined ? undefined : validateSchemaName(options.schema, "schema");
     this.prepared = options.prepared ?? preparedFromEnv();
+    const statementTimeoutMs = options.statementTimeoutMs ?? 30_000;
+    this.txSettings = timeoutSettings(statementTimeoutMs, "LOCAL");
+    // No statement_timeout or idle_in_transaction_session_timeout here: pg would send them as startup
+    // parameters, which PgBouncer refuses. `application_name` is one it accepts.
     const config: pg.PoolConfig = {
       connectionString: options.url,
       max: options.max ?? 10,
       application_name: "wattswarm",
-      statement_timeout: options.statementTimeoutMs ?? 30_000,
-      // A worker that dies between BEGIN and COMMIT must not hold run-row locks for long.
-      idle_in_transaction_session_timeout: 60_000,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
       types: TYPES,
     };
@@ -102,6 +120,13 @@ export class PgDatabase {
     // An idle client losing its server emits here; without a listener the process would crash. The next
     // checkout fails and is reported as DB_UNAVAILABLE instead.
     this.pool.on("error", () => {});
+    // Session defaults for the single statements outside a transaction, on a direct connection (queued before
+    // any other query of the new client). Behind a pooler in transaction mode a session SET lands on whichever
+    // server connection serves it and is not kept: every transaction sets its own with SET LOCAL (tx below).
+    const sessionSettings = timeoutSettings(statementTimeoutMs, "SESSION");
+    this.pool.on("connect", (client) => {
+      client.query(sessionSettings).catch(() => {});
+    });
   }
 
   /** The statement as sent: named and prepared when that is on and it has parameters, else as given. */
@@ -157,12 +182,14 @@ export class PgDatabase {
       throw mapConnectionError(err, this.redactedUrl);
     }
     try {
-      const begun = await client.query(control.begin ?? "BEGIN");
+      const begun = (await client.query(
+        `${control.begin ?? "BEGIN"}; ${this.txSettings}`,
+      )) as unknown as pg.QueryResult[];
       const queryable: PgQueryable = {
         query: <R extends pg.QueryResultRow>(text: string, values?: unknown[]) =>
           client.query<R>(this.statement(text, values)),
       };
-      const result = await fn(queryable, Array.isArray(begun) ? begun : [begun]);
+      const result = await fn(queryable, begun.slice(0, -2));
       const pc = client;
       await client.query(control.commit ? control.commit((s) => pc.escapeLiteral(s)) : "COMMIT");
       return result;

@@ -74,16 +74,58 @@ function isLostConnection(err: unknown, reason: string): boolean {
   return (typeof code === "string" && LOST_CODES.has(code)) || reason === "connection lost";
 }
 
+// Nothing answered at the address: the only failures for which "start one" is the right advice. A server or a
+// pooler that answered (refused a role, a database, a startup parameter) is there.
+const NOTHING_LISTENING = new Set([
+  "connection refused",
+  "host not found",
+  "host name lookup failed",
+  "connection timed out",
+]);
+
+function hintFor(reason: string): string {
+  if (NOTHING_LISTENING.has(reason)) return `. ${START_HINT}`;
+  if (/unsupported startup parameter/i.test(reason)) {
+    return (
+      ". A pooler (pgbouncer) refuses that startup parameter: connect directly, or add it to the pooler's " +
+      "ignore_startup_parameters (--pg-schema is sent as `options`)"
+    );
+  }
+  return "";
+}
+
+// A named prepared statement of ours that the server connection already has, or does not have: what a pooler in
+// transaction mode without prepared-statement tracking does to them.
+const PREPARED_CODES = new Set(["42P05", "26000"]);
+
+function preparedStatementClash(err: unknown): string | null {
+  const e = asErrorLike(err);
+  const message = typeof e?.message === "string" ? e.message : "";
+  if (typeof e?.code !== "string" || !PREPARED_CODES.has(e.code) || !/prepared statement "?ws_/.test(message))
+    return null;
+  return message;
+}
+
 /** A DB_UNAVAILABLE error when `err` is a connection failure, otherwise `err` itself. */
 export function mapConnectionError(err: unknown, redactedUrl: string): unknown {
   if (err instanceof WattswarmError) return err;
+  const clash = preparedStatementClash(err);
+  if (clash !== null) {
+    const wrapped = new WattswarmError(
+      "DB_UNAVAILABLE",
+      `PostgreSQL at ${redactedUrl} does not keep prepared statements per connection (${clash}): a pooler in ` +
+        "transaction mode (pgbouncer) is in front. Set WATTSWARM_PG_PREPARED=off on every WattSwarm process",
+    );
+    (wrapped as Error).cause = err;
+    return wrapped;
+  }
   const reason = connectionFailureReason(err);
   if (reason === null) return err;
   const wrapped = new WattswarmError(
     "DB_UNAVAILABLE",
     isLostConnection(err, reason)
       ? `lost the connection to PostgreSQL at ${redactedUrl}: ${reason}`
-      : `cannot connect to PostgreSQL at ${redactedUrl}: ${reason}. ${START_HINT}`,
+      : `cannot connect to PostgreSQL at ${redactedUrl}: ${reason}${hintFor(reason)}`,
   );
   (wrapped as Error).cause = err;
   return wrapped;

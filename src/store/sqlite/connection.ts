@@ -4,7 +4,7 @@
 // per-file queue that keeps the callers of one process from interleaving on a connection.
 
 import { AsyncLocalStorage } from "node:async_hooks";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { WattswarmError } from "../../errors.js";
@@ -43,10 +43,47 @@ function unavailable(path: string, err: unknown): WattswarmError {
   return wrapped;
 }
 
+function errnoOf(err: unknown): unknown {
+  return typeof err === "object" && err !== null ? (err as { code?: unknown }).code : undefined;
+}
+
+/**
+ * Creates `dir` and its missing parents one level at a time: walk up to the first existing ancestor, then a
+ * plain mkdir per missing level, so the first failure is the OS's own error naming that level. Not
+ * `mkdirSync(dir, {recursive: true})`: Node 20's loops forever on some paths (e.g. `/proc/nope`, where mkdir
+ * says ENOENT under a parent that exists), and reports a regular file in the path as EEXIST.
+ */
+function createDirectories(dir: string): void {
+  const missing: string[] = [];
+  let level = resolve(dir);
+  for (;;) {
+    let isDirectory: boolean;
+    try {
+      isDirectory = statSync(level).isDirectory();
+    } catch (err) {
+      const parent = dirname(level);
+      if (errnoOf(err) !== "ENOENT" || parent === level) throw err;
+      missing.push(level);
+      level = parent;
+      continue;
+    }
+    if (isDirectory) break;
+    throw Object.assign(new Error(`ENOTDIR: not a directory, '${level}'`), { code: "ENOTDIR", path: level });
+  }
+  for (const missingLevel of missing.reverse()) {
+    try {
+      mkdirSync(missingLevel);
+    } catch (err) {
+      // Another process created it in between: fine, as long as it is a directory.
+      if (errnoOf(err) !== "EEXIST" || !statSync(missingLevel).isDirectory()) throw err;
+    }
+  }
+}
+
 export function openSqlite(path: string): SqliteDb {
   let db: SqliteDb | undefined;
   try {
-    if (path !== MEMORY_PATH) mkdirSync(dirname(path), { recursive: true });
+    if (path !== MEMORY_PATH) createDirectories(dirname(path));
     db = new Database(path);
     // busy_timeout first: switching to WAL needs a lock another process may hold for a moment.
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
