@@ -126,3 +126,40 @@ export const SubmitResponse = z.object({
   created: z.boolean(),
   warnings: z.array(z.string()).optional(),
 });
+
+/** Any JSON object (documents whose shape is specified elsewhere: results, outcomes, this document). */
+export const ObjectResponse = z.record(z.string(), z.unknown());
+
+export const OkResponse = z.looseObject({ ok: z.literal(true) });
+
+/** The original's `/api/run/*` error envelope (routes/legacy.ts). */
+export const LegacyErrorSchema = z.object({
+  ok: z.literal(false),
+  error: z.string(),
+  code: z.string(),
+  details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
+
+/** What fastify itself sends to requests that arrive while the server closes (`return503OnClosing`). */
+export const ClosingSchema = z.object({ error: z.string(), message: z.string(), statusCode: z.literal(503) });
+
+export const HealthResponse = z.object({
+  ok: z.boolean(),
+  version: z.string(),
+  store: z.object({ kind: z.string(), description: z.string().optional(), reachable: z.boolean() }),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+});
+
+export const ExecutorRecordSchema = z.object({
+  name: z.string(),
+  kind: z.string(),
+  config: z.record(z.string(), z.unknown()),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+
+export const ReputationResponse = z.object({
+  agent_id: z.string(),
+  units: z.number(),
+  rows: z.array(z.record(z.string(), z.unknown())),
+});
