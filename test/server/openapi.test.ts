@@ -143,6 +143,8 @@ describeServer("OpenAPI document", (suite) => {
     expect((await call(s, "GET", "/api/runs/{id}", "/api/runs/r-1", T)).status).toBe(200);
     expect((await call(s, "GET", "/api/runs/{id}", "/api/runs/nope", T)).status).toBe(404);
     expect((await call(s, "GET", "/api/runs/{id}", "/api/runs/bad!id", T)).status).toBe(400);
+    const long = "a".repeat(1100);
+    expect((await call(s, "GET", "/api/runs/{id}", `/api/runs/${long}`, T)).status).toBe(414);
     expect((await call(s, "GET", "/api/runs/{id}/result", "/api/runs/r-1/result", T)).status).toBe(200);
     expect((await call(s, "GET", "/api/runs/{id}/result", "/api/runs/nope/result", T)).status).toBe(404);
     expect((await call(s, "GET", "/api/runs/{id}/events", "/api/runs/r-1/events", T)).status).toBe(200);
@@ -227,6 +229,7 @@ describeServer("OpenAPI document", (suite) => {
       const template = `/api/run/${view}/{id}`;
       expect((await call(s, "GET", template, `/api/run/${view}/o-1`, T)).status).toBe(200);
       expect((await call(s, "GET", template, `/api/run/${view}/nope`, T)).status).toBe(400);
+      expect((await call(s, "GET", template, `/api/run/${view}/${long}`, T)).status).toBe(414);
     }
     for (const action of ["kickoff", "cancel", "retry"]) {
       const template = `/api/run/${action}/{id}`;
@@ -262,7 +265,7 @@ describeServer("OpenAPI document", (suite) => {
 
     expect([...covered].sort()).toEqual(operations(doc).sort());
     expect([...statuses]).toEqual(
-      expect.arrayContaining(["200", "201", "400", "401", "403", "404", "409", "413", "415", "503"]),
+      expect.arrayContaining(["200", "201", "400", "401", "403", "404", "409", "413", "414", "415", "503"]),
     );
   });
 });
