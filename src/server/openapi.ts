@@ -15,14 +15,17 @@ const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
 /** components/schemas, collecting the `$defs` of every converted zod schema under names of their own. */
 class Components {
   readonly schemas: Record<string, Json> = {};
-  /** `$defs` (as JSON text) → its keys' component names, so one definition is hoisted once. */
-  private readonly hoisted = new Map<string, Record<string, string>>();
+  /** A definition (its `$defs` key and body) → its component, so a shared schema is hoisted once. */
+  private readonly hoisted = new Map<string, string>();
 
   add(name: string, schema: Json): void {
     this.schemas[name] = schema;
   }
 
-  /** The input JSON Schema of a zod schema, its `$defs` moved to components and its refs rewritten. */
+  /**
+   * The input JSON Schema of a zod schema, its `$defs` moved to components and its refs rewritten. Schemas
+   * with a `.meta({id})` come out as `$defs` under that id (RunView, Event, JsonValue), so they are shared.
+   */
   jsonSchema(schema: z.ZodType): Json {
     const {
       $schema: _s,
@@ -33,16 +36,32 @@ class Components {
       unrepresentable: "any",
     }) as Json;
     if ($defs === undefined) return rest;
-    const defs = $defs as Record<string, Json>;
-    const key = JSON.stringify(defs);
-    let names = this.hoisted.get(key);
-    if (!names) {
-      const fresh: Record<string, string> = {};
-      for (const def of Object.keys(defs)) fresh[def] = this.freeName(def);
-      names = fresh;
-      this.hoisted.set(key, names);
-      for (const [def, body] of Object.entries(defs))
-        this.schemas[names[def] as string] = rewriteRefs(body, names) as Json;
+    // Definitions are resolved once the ones they refer to are; one equal (name and body, refs resolved) to a
+    // definition already hoisted is shared. Definitions referring to each other in a cycle get fresh names.
+    const names: Record<string, string> = {};
+    let pending = Object.entries($defs as Record<string, Json>);
+    while (pending.length > 0) {
+      const waiting = pending.filter(([def, body]) =>
+        refsOf(body).some((r) => r !== def && names[r] === undefined),
+      );
+      const ready = pending.filter((entry) => !waiting.includes(entry));
+      if (ready.length === 0) {
+        for (const [def] of waiting) names[def] = this.freeName(def);
+        for (const [def, body] of waiting)
+          this.schemas[names[def] as string] = rewriteRefs(body, names) as Json;
+        break;
+      }
+      for (const [def, body] of ready) {
+        const key = `${def}\n${JSON.stringify(rewriteRefs(body, { ...names, [def]: "" }))}`;
+        let name = this.hoisted.get(key);
+        if (name === undefined) {
+          name = this.freeName(def);
+          this.hoisted.set(key, name);
+          this.schemas[name] = rewriteRefs(body, { ...names, [def]: name }) as Json;
+        }
+        names[def] = name;
+      }
+      pending = waiting;
     }
     return rewriteRefs(rest, names) as Json;
   }
@@ -55,6 +74,12 @@ class Components {
     this.schemas[name] = {};
     return name;
   }
+}
+
+/** The `$defs` keys a schema refers to. */
+function refsOf(value: unknown): string[] {
+  const text = JSON.stringify(value);
+  return [...text.matchAll(/"\$ref":"#\/\$defs\/([^"]+)"/g)].map((m) => m[1] as string);
 }
 
 function rewriteRefs(value: unknown, names: Record<string, string>): unknown {

@@ -75,6 +75,16 @@ describeServer("OpenAPI document", (suite) => {
     expect(plain.servers).toEqual([{ url: "/" }]);
     expect(plain.security).toBeUndefined();
     expect(JSON.stringify(plain)).not.toContain("#/$defs/");
+    // Shared schemas are components, hoisted once and referred to from every use.
+    expect(Object.keys(plain.components.schemas)).toEqual(
+      expect.arrayContaining(["RunSpec", "Error", "LegacyError", "RunView", "Event", "JsonValue"]),
+    );
+    expect(plain.paths["/api/runs"].get.responses["200"].content["application/json"].schema.items).toEqual({
+      $ref: "#/components/schemas/RunView",
+    });
+    expect(plain.paths["/api/runs/{id}"].get.responses["200"].content["application/json"].schema).toEqual({
+      $ref: "#/components/schemas/RunView",
+    });
     for (const op of Object.values(plain.paths).flatMap((item) => Object.values(item as object))) {
       expect(op.security).toBeUndefined();
       expect(op.responses["401"]).toBeUndefined();
