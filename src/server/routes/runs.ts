@@ -186,7 +186,7 @@ export function runRoutes({ store, closing, streams }: ServerDeps): RouteDef[] {
         200: "the recomputed result",
         400: "invalid policy",
         ...NOT_FOUND,
-        409: "the run has no stored result to recompute yet (INVALID_STATE)",
+        409: "the run is neither FINALIZED nor FAILED (INVALID_STATE)",
       },
       handler: ({ params, body }) =>
         reaggregateRun(store, params.id, {
