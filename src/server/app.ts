@@ -117,6 +117,7 @@ export function buildApp(store: ApiStore, options: AppOptions = {}): FastifyInst
       secretEnv: options.secretEnv ?? [],
     },
     isAuthorized: (req) => isAuthorized(req, token),
+    tokenRequired: token !== undefined,
   };
   const hosts = hostPolicy(options.bindHost ?? DEFAULT_HOST, options.allowedHosts ?? []);
 

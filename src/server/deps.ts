@@ -17,6 +17,8 @@ export interface ServerDeps {
   streams: StreamLimiter;
   /** What executors registered through the API may be (docs/operations.md, "Security model"). */
   executorPolicy: ApiExecutorPolicy;
+  /** Whether a bearer token is configured (the OpenAPI document's `security`). */
+  tokenRequired: boolean;
   /** True when the request presents the token, or none is configured (public routes show less otherwise). */
   isAuthorized(req: FastifyRequest): boolean;
 }

@@ -28,10 +28,15 @@ export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
   body?: z.ZodType<B>;
   /** The body's JSON Schema for the OpenAPI document when it is not a zod schema here (the run spec). */
   bodyJsonSchema?: Record<string, unknown>;
-  /** Status → description; the first 2xx is the usual one. */
+  /**
+   * Status → description; the first 2xx is the usual one. The errors every route may answer with (400, 401,
+   * 403, 413–415, 500, 503: openapi.ts) are added to the document unless given here.
+   */
   responses: Record<number, string>;
   /** Response body schema of the 2xx responses, for the document. */
   response?: z.ZodType;
+  /** Body schemas of statuses whose body is neither `response` nor the API's error body (health's 503). */
+  bodies?: Partial<Record<number, z.ZodType>>;
   /** Content type of a 2xx response (default application/json). */
   produces?: string;
   /** False for the public routes (`/`, /api/health, /metrics: SPEC §10); default true (deny by default). */

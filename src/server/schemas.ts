@@ -67,15 +67,18 @@ export const ReaggregateBody = z
   .strict()
   .optional();
 
+/** Any JSON value; a shared component of the OpenAPI document (openapi.ts). */
+const JsonValue = z.json().meta({ id: "JsonValue" });
+
 export const FeedbackBody = z
-  .object({ correct: z.json().describe("the correct decision (normalized like a ballot)") })
+  .object({ correct: JsonValue.describe("the correct decision (normalized like a ballot)") })
   .strict();
 
 export const ExecutorBody = z
   .object({
     name: id("executor name"),
     kind: z.enum(["http", "command", "openai", "sim"]),
-    config: z.record(z.string(), z.json()).describe("kind-specific settings (env-var names, never secrets)"),
+    config: z.record(z.string(), JsonValue).describe("kind-specific settings (env-var names, never secrets)"),
   })
   .strict();
 
@@ -89,26 +92,30 @@ const Counts = z.object({
   cancelled: z.number(),
 });
 
-export const RunViewSchema = z.object({
-  run_id: z.string(),
-  status: z.enum(RUN_STATUSES),
-  task_type: z.string(),
-  round: z.number(),
-  created_at: z.string(),
-  updated_at: z.string(),
-  started_at: z.string().nullable(),
-  finished_at: z.string().nullable(),
-  counts: Counts,
-});
+export const RunViewSchema = z
+  .object({
+    run_id: z.string(),
+    status: z.enum(RUN_STATUSES),
+    task_type: z.string(),
+    round: z.number(),
+    created_at: z.string(),
+    updated_at: z.string(),
+    started_at: z.string().nullable(),
+    finished_at: z.string().nullable(),
+    counts: Counts,
+  })
+  .meta({ id: "RunView" });
 
-export const EventSchema = z.object({
-  id: z.number(),
-  run_id: z.string(),
-  seq: z.number(),
-  event_type: z.string(),
-  payload: z.record(z.string(), z.unknown()),
-  created_at: z.string(),
-});
+export const EventSchema = z
+  .object({
+    id: z.number(),
+    run_id: z.string(),
+    seq: z.number(),
+    event_type: z.string(),
+    payload: z.record(z.string(), z.unknown()),
+    created_at: z.string(),
+  })
+  .meta({ id: "Event" });
 
 export const ErrorSchema = z.object({
   ok: z.literal(false),
@@ -125,4 +132,41 @@ export const SubmitResponse = z.object({
   kicked_off: z.boolean(),
   created: z.boolean(),
   warnings: z.array(z.string()).optional(),
+});
+
+/** Any JSON object (documents whose shape is specified elsewhere: results, outcomes, this document). */
+export const ObjectResponse = z.record(z.string(), z.unknown());
+
+export const OkResponse = z.looseObject({ ok: z.literal(true) });
+
+/** The original's `/api/run/*` error envelope (routes/legacy.ts). */
+export const LegacyErrorSchema = z.object({
+  ok: z.literal(false),
+  error: z.string(),
+  code: z.string(),
+  details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
+
+/** What fastify itself sends to requests that arrive while the server closes (`return503OnClosing`). */
+export const ClosingSchema = z.object({ error: z.string(), message: z.string(), statusCode: z.literal(503) });
+
+export const HealthResponse = z.object({
+  ok: z.boolean(),
+  version: z.string(),
+  store: z.object({ kind: z.string(), description: z.string().optional(), reachable: z.boolean() }),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+});
+
+export const ExecutorRecordSchema = z.object({
+  name: z.string(),
+  kind: z.string(),
+  config: z.record(z.string(), z.unknown()),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+
+export const ReputationResponse = z.object({
+  agent_id: z.string(),
+  units: z.number(),
+  rows: z.array(z.record(z.string(), z.unknown())),
 });

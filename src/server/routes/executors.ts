@@ -8,7 +8,15 @@ import type { JsonObject } from "../../spec/types.js";
 import type { ApiExecutorPolicy, ServerDeps } from "../deps.js";
 import { ApiError } from "../errors.js";
 import { type RouteDef, route } from "../route.js";
-import { AgentParams, ExecutorBody, ExecutorParams } from "../schemas.js";
+import {
+  AgentParams,
+  ExecutorBody,
+  ExecutorParams,
+  ExecutorRecordSchema,
+  ObjectResponse,
+  OkResponse,
+  ReputationResponse,
+} from "../schemas.js";
 import { literalTargetProblems, resolvedTargetProblem } from "../targets.js";
 
 const CHECK_TIMEOUT_MS = 10_000;
@@ -65,6 +73,7 @@ export function executorRoutes({ store, executorPolicy }: ServerDeps): RouteDef[
       url: "/api/executors",
       tag: "executors",
       summary: "Registered executors, by name",
+      response: z.array(ExecutorRecordSchema),
       responses: { 200: "an array of executors" },
       handler: () => store.listExecutors(),
     }),
@@ -74,6 +83,7 @@ export function executorRoutes({ store, executorPolicy }: ServerDeps): RouteDef[
       tag: "executors",
       summary: "Register or replace an executor",
       body: ExecutorBody,
+      response: ExecutorRecordSchema,
       responses: {
         201: "registered",
         200: "replaced",
@@ -107,6 +117,7 @@ export function executorRoutes({ store, executorPolicy }: ServerDeps): RouteDef[
       tag: "executors",
       summary: "Remove an executor (a removed default stays removed)",
       params: ExecutorParams,
+      response: OkResponse,
       responses: { 200: "{ok, name, removed: true}", 404: "not registered (EXECUTOR_NOT_FOUND)" },
       handler: async ({ params }) => {
         if (!(await store.removeExecutor(params.name))) throw notRegistered(params.name);
@@ -119,6 +130,7 @@ export function executorRoutes({ store, executorPolicy }: ServerDeps): RouteDef[
       tag: "executors",
       summary: "Probe an executor's health and capabilities (as `executors check`)",
       params: ExecutorParams,
+      response: ObjectResponse,
       responses: {
         200: "{name, kind, ok, …}; ok false when unhealthy",
         400: "the target is a link-local or metadata address",
@@ -148,6 +160,7 @@ export function executorRoutes({ store, executorPolicy }: ServerDeps): RouteDef[
       tag: "reputation",
       summary: "One agent's reputation",
       params: AgentParams,
+      response: ReputationResponse,
       responses: { 200: "{agent_id, units, rows}", 404: "no row yet (AGENT_NOT_FOUND)" },
       handler: ({ params }) => showReputation(store, params.agent_id),
     }),

@@ -3,12 +3,12 @@
 import { getRunResult, getRunView, listRunEvents } from "../../kernel/index.js";
 import type { ServerDeps } from "../deps.js";
 import { type RouteDef, route } from "../route.js";
-import { LegacyEventsQuery, RunIdParams, SubmitQuery } from "../schemas.js";
+import { LegacyEventsQuery, OkResponse, RunIdParams, SubmitQuery } from "../schemas.js";
 import { submitFromBody } from "../submit.js";
 import { RUN_ACTIONS, submitBodySchema } from "./runs.js";
 
 const TAG = "original routes";
-const FAILED = { 400: "{ok: false, error: message} (any error, unknown runs included)" };
+const FAILED = { 400: "{ok: false, error: message, code} (any error, unknown runs included)" };
 
 export function legacyRoutes({ store }: ServerDeps): RouteDef[] {
   return [
@@ -17,6 +17,7 @@ export function legacyRoutes({ store }: ServerDeps): RouteDef[] {
       url: "/api/run/submit",
       tag: TAG,
       legacy: true,
+      response: OkResponse,
       summary: "Submit (as POST /api/runs) → {ok, run_id, kicked_off}",
       query: SubmitQuery,
       bodyJsonSchema: submitBodySchema(),
@@ -31,6 +32,7 @@ export function legacyRoutes({ store }: ServerDeps): RouteDef[] {
       url: "/api/run/watch/:id",
       tag: TAG,
       legacy: true,
+      response: OkResponse,
       summary: "The RunView → {ok, watch}",
       params: RunIdParams,
       responses: { 200: "{ok, watch: RunView}", ...FAILED },
@@ -41,6 +43,7 @@ export function legacyRoutes({ store }: ServerDeps): RouteDef[] {
       url: "/api/run/result/:id",
       tag: TAG,
       legacy: true,
+      response: OkResponse,
       summary: "The result → {ok, result}",
       params: RunIdParams,
       responses: { 200: "{ok, result}", ...FAILED },
@@ -51,6 +54,7 @@ export function legacyRoutes({ store }: ServerDeps): RouteDef[] {
       url: "/api/run/events/:id",
       tag: TAG,
       legacy: true,
+      response: OkResponse,
       summary: "The newest events, newest first → {ok, events}",
       params: RunIdParams,
       query: LegacyEventsQuery,
@@ -66,6 +70,7 @@ export function legacyRoutes({ store }: ServerDeps): RouteDef[] {
         url: `/api/run/${action}/:id`,
         tag: TAG,
         legacy: true,
+        response: OkResponse,
         summary: `As POST /api/runs/:id/${action}`,
         params: RunIdParams,
         responses: { 200: "the transition's outcome (ok: true)", ...FAILED },

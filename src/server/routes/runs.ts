@@ -20,6 +20,7 @@ import {
   EventsQuery,
   FeedbackBody,
   ListRunsQuery,
+  ObjectResponse,
   ReaggregateBody,
   RunIdParams,
   RunViewSchema,
@@ -84,7 +85,7 @@ export function runRoutes({ store, closing, streams }: ServerDeps): RouteDef[] {
       summary: "Runs, newest first (as `run list`)",
       query: ListRunsQuery,
       response: z.array(RunViewSchema),
-      responses: { 200: "an array of RunView" },
+      responses: { 200: "an array of RunView", 400: "a bad status, limit or before (BAD_REQUEST)" },
       handler: ({ query }) => {
         const opts: Parameters<typeof listRunViews>[1] = {};
         if (query.status !== undefined) opts.status = query.status;
@@ -109,6 +110,7 @@ export function runRoutes({ store, closing, streams }: ServerDeps): RouteDef[] {
       tag: TAG,
       summary: "The run's result (SPEC §6); before finalization the same shape with the current status",
       params: RunIdParams,
+      response: ObjectResponse,
       responses: { 200: "the result document", ...NOT_FOUND },
       handler: ({ params }) => getRunResult(store, params.id),
     }),
@@ -120,7 +122,7 @@ export function runRoutes({ store, closing, streams }: ServerDeps): RouteDef[] {
       params: RunIdParams,
       query: EventsQuery,
       response: z.array(EventSchema),
-      responses: { 200: "an array of events", ...NOT_FOUND },
+      responses: { 200: "an array of events", 400: "a bad after, limit or tail (BAD_REQUEST)", ...NOT_FOUND },
       handler: ({ params, query }) => {
         const opts: Parameters<typeof listRunEvents>[2] = {};
         if (query.after !== undefined) opts.after = query.after;
@@ -162,6 +164,7 @@ export function runRoutes({ store, closing, streams }: ServerDeps): RouteDef[] {
           retry: "Re-queue the FAILED and RETRY_WAIT steps (a FAILED run goes back to QUEUED)",
         }[action],
         params: RunIdParams,
+        response: ObjectResponse,
         responses: {
           200: "the transition's outcome",
           ...NOT_FOUND,
@@ -178,7 +181,13 @@ export function runRoutes({ store, closing, streams }: ServerDeps): RouteDef[] {
         "Recompute the result from stored attempts under the stored or another policy (writes nothing)",
       params: RunIdParams,
       body: ReaggregateBody,
-      responses: { 200: "the recomputed result", 400: "invalid policy", ...NOT_FOUND },
+      response: ObjectResponse,
+      responses: {
+        200: "the recomputed result",
+        400: "invalid policy",
+        ...NOT_FOUND,
+        409: "the run is neither FINALIZED nor FAILED (INVALID_STATE)",
+      },
       handler: ({ params, body }) =>
         reaggregateRun(store, params.id, {
           ...(body?.policy === undefined ? {} : { policy: body.policy }),
@@ -192,6 +201,7 @@ export function runRoutes({ store, closing, streams }: ServerDeps): RouteDef[] {
       summary: "Record the true outcome of a FINALIZED run; updates its voters' reputation",
       params: RunIdParams,
       body: FeedbackBody,
+      response: ObjectResponse,
       responses: {
         200: "{ok, run_id, correct, previous, changed}",
         400: "empty value",

@@ -5,9 +5,10 @@ import { toApiError } from "../errors.js";
 import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from "../metrics.js";
 import { openApiDocument } from "../openapi.js";
 import { type RouteDef, route } from "../route.js";
+import { HealthResponse, ObjectResponse } from "../schemas.js";
 
 export function systemRoutes(
-  { store, metrics, consoleDir, isAuthorized }: ServerDeps,
+  { store, metrics, consoleDir, isAuthorized, tokenRequired }: ServerDeps,
   allRoutes: () => readonly RouteDef[],
 ): RouteDef[] {
   return [
@@ -17,6 +18,8 @@ export function systemRoutes(
       tag: "system",
       auth: false,
       summary: "Whether the store is reachable (no token needed)",
+      response: HealthResponse,
+      bodies: { 503: HealthResponse },
       responses: {
         200: "{ok: true, store: {kind, description, reachable: true}} (description only with the token)",
         503: "store unreachable",
@@ -61,8 +64,9 @@ export function systemRoutes(
       url: "/api/openapi.json",
       tag: "system",
       summary: "This document",
+      response: ObjectResponse,
       responses: { 200: "OpenAPI 3.1" },
-      handler: async () => openApiDocument(allRoutes(), packageVersion()),
+      handler: async () => openApiDocument(allRoutes(), packageVersion(), { tokenRequired }),
     }),
     route({
       method: "GET",
