@@ -83,3 +83,32 @@ describePg("NOTIFY payloads", (pg) => {
     await far;
   });
 });
+
+describePg("WATTSWARM_PG_LISTEN_URL", (pg) => {
+  it("LISTEN uses the connection it names (a direct one beside a pooler); a bad value is a usage error", async () => {
+    const schema = pg.newSchema();
+    const tag = `ws_listen_${process.pid}`;
+    const listenUrl = `${pg.url}${pg.url.includes("?") ? "&" : "?"}application_name=${tag}`;
+    const writer = new PostgresStore({ url: pg.url, schema, env: {} });
+    const reader = new PostgresStore({ url: pg.url, schema, env: { WATTSWARM_PG_LISTEN_URL: listenUrl } });
+    try {
+      await writer.migrate();
+      // The first wait returns once the reader LISTENs.
+      await reader.waitForNudge(3_600_000);
+      const listeners = await pg.query<{ application_name: string; query: string }>(
+        "SELECT application_name, query FROM pg_stat_activity WHERE query LIKE 'LISTEN %' AND application_name = ANY($1)",
+        [[tag, "wattswarm-listen"]],
+      );
+      expect(listeners.map((l) => l.application_name)).toContain(tag);
+      const woken = reader.waitForNudge(3_600_000, undefined, { runId: "run-l" });
+      await writer.transaction(async (tx) => tx.notify("run-l", "run"));
+      await woken;
+    } finally {
+      await writer.close();
+      await reader.close();
+    }
+    expect(() => new PostgresStore({ url: pg.url, env: { WATTSWARM_PG_LISTEN_URL: "mysql://x" } })).toThrow(
+      /WATTSWARM_PG_LISTEN_URL must be a postgres/,
+    );
+  });
+});

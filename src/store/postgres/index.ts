@@ -2,6 +2,8 @@
 // COMMIT); everything that reads a single statement uses `this.db.query`.
 
 import type pg from "pg";
+import { WattswarmError } from "../../errors.js";
+import { redactUrl } from "../config.js";
 import type { ClosedAttempt, StatusCounts } from "../metrics.js";
 import type { PruneCounts, PruneQuery, Store } from "../port.js";
 import { assertExecutorInput, executorKindOf, isoTime, jsonObjectOf } from "../records.js";
@@ -50,8 +52,16 @@ export class PostgresStore extends RunStoreDelegate implements Store {
     const { env, ...dbOptions } = options;
     this.db = new PgDatabase(dbOptions);
     this.env = env ?? process.env;
+    // LISTEN needs a session of its own: behind a transaction-mode pooler, WATTSWARM_PG_LISTEN_URL names a
+    // direct connection to the same database for it (docs/operations.md, "Poolers").
+    const listenUrl = this.env.WATTSWARM_PG_LISTEN_URL?.trim();
+    if (listenUrl && !/^postgres(ql)?:\/\//.test(listenUrl))
+      throw new WattswarmError(
+        "USAGE",
+        `WATTSWARM_PG_LISTEN_URL must be a postgres:// or postgresql:// URL, got "${redactUrl(listenUrl)}"`,
+      );
     const clientConfig: pg.ClientConfig = {
-      connectionString: options.url,
+      connectionString: listenUrl || options.url,
       application_name: "wattswarm-listen",
     };
     if (this.db.schema !== undefined) clientConfig.options = `-c search_path=${quoteIdent(this.db.schema)}`;
