@@ -183,6 +183,8 @@ export function verify(request) {
 
   it("a non-loopback --host without a token: one warning line on stderr", async () => {
     const rt = await startCliRuntime(["--host", "0.0.0.0"], { WATTSWARM_RUNTIME_TOKEN: "" });
+    // The warning follows the listening line; a SIGTERM sent in between would end the process first.
+    await expect.poll(() => rt.stderr(), { timeout: 10_000 }).toContain("runtime: warning:");
     await rt.stop();
     const warnings = rt
       .stderr()
