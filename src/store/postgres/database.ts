@@ -96,6 +96,9 @@ export class PgDatabase {
   private readonly prepared: boolean;
   /** Sent after every BEGIN, in the same round trip (two results, dropped before `fn` sees the begin's). */
   private readonly txSettings: string;
+  /** SET statements of the session timeouts, and the clients that have run them. */
+  private readonly sessionSettings: string;
+  private readonly sessioned = new WeakSet<pg.PoolClient>();
   private ended = false;
 
   constructor(options: PgDatabaseOptions) {
@@ -120,12 +123,29 @@ export class PgDatabase {
     // An idle client losing its server emits here; without a listener the process would crash. The next
     // checkout fails and is reported as DB_UNAVAILABLE instead.
     this.pool.on("error", () => {});
-    // Session defaults for the single statements outside a transaction, on a direct connection (queued before
-    // any other query of the new client). Behind a pooler in transaction mode a session SET lands on whichever
-    // server connection serves it and is not kept: every transaction sets its own with SET LOCAL (tx below).
-    const sessionSettings = timeoutSettings(statementTimeoutMs, "SESSION");
-    this.pool.on("connect", (client) => {
-      client.query(sessionSettings).catch(() => {});
+    // Session defaults for the single statements outside a transaction, on a direct connection: sent before a
+    // client's first such statement (query below). Behind a pooler in transaction mode a session SET lands on
+    // whichever server connection serves it and is not kept: every transaction sets its own with SET LOCAL.
+    this.sessionSettings = timeoutSettings(statementTimeoutMs, "SESSION");
+  }
+
+  /**
+   * A client from the pool with `onError` listening: a connection lost while it is checked out (the server
+   * terminated it, or restarted) would otherwise emit an unhandled 'error' and crash the process. The listener
+   * is attached in the checkout callback itself: the pool drops its own listener there, and a cut in the
+   * microtask before an `await` resumed would find no listener at all.
+   */
+  private checkout(onError: (err: Error) => void): Promise<pg.PoolClient> {
+    return new Promise<pg.PoolClient>((resolve, reject) => {
+      this.pool.connect((err, checkedOut) => {
+        if (err || !checkedOut) reject(err ?? new Error("no client"));
+        else {
+          checkedOut.on("error", onError);
+          resolve(checkedOut);
+        }
+      });
+    }).catch((err: unknown) => {
+      throw mapConnectionError(err, this.redactedUrl);
     });
   }
 
@@ -139,10 +159,25 @@ export class PgDatabase {
     text: string,
     values?: unknown[],
   ): Promise<R[]> {
+    let lost: Error | undefined;
+    const onError = (err: Error) => {
+      lost ??= err;
+    };
+    const client = await this.checkout(onError);
+    let failed: Error | undefined;
     try {
-      return (await this.pool.query<R>(this.statement(text, values))).rows;
+      if (!this.sessioned.has(client)) {
+        await client.query(this.sessionSettings);
+        this.sessioned.add(client);
+      }
+      return (await client.query<R>(this.statement(text, values))).rows;
     } catch (err) {
+      failed = err as Error;
       throw mapConnectionError(err, this.redactedUrl);
+    } finally {
+      client.off("error", onError);
+      // As pg.Pool#query does: a client whose statement failed is not handed to the next caller.
+      client.release(failed ?? lost);
     }
   }
 
@@ -167,20 +202,7 @@ export class PgDatabase {
       lost ??= err;
       broken = err;
     };
-    let client: pg.PoolClient;
-    try {
-      client = await new Promise<pg.PoolClient>((resolve, reject) => {
-        this.pool.connect((err, checkedOut) => {
-          if (err || !checkedOut) reject(err ?? new Error("no client"));
-          else {
-            checkedOut.on("error", onError);
-            resolve(checkedOut);
-          }
-        });
-      });
-    } catch (err) {
-      throw mapConnectionError(err, this.redactedUrl);
-    }
+    const client = await this.checkout(onError);
     try {
       const begun = (await client.query(
         `${control.begin ?? "BEGIN"}; ${this.txSettings}`,
