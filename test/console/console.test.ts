@@ -87,7 +87,8 @@ const agent = (id: string, truth: string, confidence: number, latency: number) =
   inputs: { _sim: { truth, options: ["APPROVE", "REJECT"], accuracy: 1, confidence, latency_ms: latency } },
 });
 
-describe.skipIf(!haveChromium && !required)("web console (Chromium)", () => {
+// A browser beside the rest of the suite on two cores can take a while to start and render: 60 s per test.
+describe.skipIf(!haveChromium && !required)("web console (Chromium)", { timeout: 60_000 }, () => {
   beforeAll(async () => {
     if (!haveChromium) throw new Error(`WATTSWARM_REQUIRE_BROWSER=1 but ${CHROMIUM} is missing`);
     // Build the console from source into a temp dir, so the test never sees a stale dist/console.
