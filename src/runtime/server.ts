@@ -3,9 +3,15 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { OUTPUT_LIMIT_BYTES } from "../executors/types.js";
-import { tokenMatches } from "../server/auth.js";
 import type { JsonObject } from "../spec/types.js";
-import { hostPolicy, hostProblem, isJsonContentType, originProblem } from "../util/http-guard.js";
+import {
+  bearerToken,
+  hostPolicy,
+  hostProblem,
+  isJsonContentType,
+  originProblem,
+  tokenMatches,
+} from "../util/http-guard.js";
 import {
   type Capabilities,
   type ExecuteHandler,
@@ -158,8 +164,8 @@ export function createRuntime(
     if (token === undefined || (path === "/health" && (req.method === "GET" || req.method === "HEAD")))
       return null;
     const challenge = { "www-authenticate": 'Bearer realm="wattswarm-runtime"' };
-    const given = /^Bearer\s+(.+)$/i.exec(req.headers.authorization?.trim() ?? "")?.[1];
-    if (given === undefined)
+    const given = bearerToken(req.headers.authorization);
+    if (given === null)
       return refused(401, "this runtime needs a token: send Authorization: Bearer <token>", challenge);
     if (!tokenMatches(token, given)) return refused(401, "the bearer token is not valid", challenge);
     return null;

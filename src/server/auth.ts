@@ -1,10 +1,15 @@
 // Who may call what (docs/operations.md, "Security model"). The decision is made on the route fastify matched,
 // never on the raw URL (which a client can percent-encode): each route says whether it is public in its config,
 // and every request that matched no route, or a route that does not say so, needs the token (deny by default).
-// Tokens are compared as sha256 digests of equal length in constant time, so neither content nor length leaks.
-import { createHash, timingSafeEqual } from "node:crypto";
+// Tokens are compared in constant time (tokenMatches, src/util/http-guard.ts).
 import type { FastifyRequest } from "fastify";
-import { type HostPolicy, hostProblem, originProblem } from "../util/http-guard.js";
+import {
+  bearerToken,
+  type HostPolicy,
+  hostProblem,
+  originProblem,
+  tokenMatches,
+} from "../util/http-guard.js";
 import { ApiError } from "./errors.js";
 
 declare module "fastify" {
@@ -16,12 +21,6 @@ declare module "fastify" {
   }
 }
 
-const digest = (s: string): Buffer => createHash("sha256").update(s, "utf8").digest();
-
-export function tokenMatches(expected: string, given: string): boolean {
-  return timingSafeEqual(digest(expected), digest(given));
-}
-
 function routeConfig(req: FastifyRequest): { wattswarmPublic?: boolean; wattswarmQueryToken?: boolean } {
   return (req.routeOptions?.config ?? {}) as { wattswarmPublic?: boolean; wattswarmQueryToken?: boolean };
 }
@@ -29,10 +28,7 @@ function routeConfig(req: FastifyRequest): { wattswarmPublic?: boolean; wattswar
 /** The token a request presents: `Authorization: Bearer …`, or `?access_token=` where the route allows it. */
 function presentedToken(req: FastifyRequest): string | null {
   const header = req.headers.authorization;
-  if (typeof header === "string") {
-    const m = /^Bearer\s+(.+)$/i.exec(header.trim());
-    return m?.[1] ?? null;
-  }
+  if (typeof header === "string") return bearerToken(header);
   if (routeConfig(req).wattswarmQueryToken === true) {
     const q = (req.query as Record<string, unknown> | undefined)?.access_token;
     if (typeof q === "string") return q;

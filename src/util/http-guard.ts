@@ -1,7 +1,22 @@
-// Request checks shared by `wattswarm serve` and `wattswarm runtime` against browsers used as a weapon: DNS
-// rebinding (a foreign name resolving to 127.0.0.1, caught by the Host check), cross-site requests (a foreign
-// Origin) and form posts (only JSON bodies are read). Pure functions over header values; each server decides
-// when to apply them.
+// Request checks shared by `wattswarm serve` and `wattswarm runtime`: the bearer token, and checks against
+// browsers used as a weapon: DNS rebinding (a foreign name resolving to 127.0.0.1, caught by the Host check),
+// cross-site requests (a foreign Origin) and form posts (only JSON bodies are read). Pure functions over header
+// values; each server decides when to apply them.
+import { createHash, timingSafeEqual } from "node:crypto";
+
+const digest = (s: string): Buffer => createHash("sha256").update(s, "utf8").digest();
+
+/**
+ * Compares tokens as sha256 digests of equal length in constant time, so neither content nor length leaks.
+ */
+export function tokenMatches(expected: string, given: string): boolean {
+  return timingSafeEqual(digest(expected), digest(given));
+}
+
+/** The token of an `Authorization: Bearer <token>` header; null when there is none or it is another scheme. */
+export function bearerToken(header: string | undefined): string | null {
+  return /^Bearer\s+(.+)$/i.exec(header?.trim() ?? "")?.[1] ?? null;
+}
 
 /** Host names that always mean this machine. */
 const LOOPBACK_NAMES = new Set(["localhost", "::1", "0:0:0:0:0:0:0:1"]);
