@@ -55,21 +55,25 @@ SELECT ${STEP_COLUMNS} FROM json_populate_recordset(null::run_steps, $1::json)
 RETURNING run_id, NULL::text AS was, status AS now`);
 
 /**
- * A guarded update of steps that writes their status: \`sets\` and \`key\` are composed by run-tx.ts from its
- * column whitelist. The rows are locked first, in the order every transition locks steps, so \`was\` is the
- * status the update replaced.
+ * An update that writes the status of the steps \`selected\` picks (a condition on run_steps, with the guard on
+ * their status), joined with \`also\` when the new values come from it. The rows are locked first, in the order
+ * every transition locks steps, so \`was\` is the status the update replaced; runs.active_steps is kept.
+ * \`sets\` and the conditions are composed by run-tx.ts from its column whitelist, never from input.
  */
-export function updateStepStatuses(sets: string, key: string): string {
+function updateLockedSteps(sets: string, selected: string, also?: { from: string; on: string }): string {
   return keepingActiveCount(
     `
-UPDATE run_steps s SET ${sets} FROM old WHERE s.step_id = old.step_id
+UPDATE run_steps s SET ${sets} FROM ${also ? `${also.from}, ` : ""}old
+WHERE ${also ? `${also.on} AND ` : ""}s.step_id = old.step_id
 RETURNING s.run_id, old.status AS was, s.status AS now`,
-    `old AS (
-  SELECT step_id, status FROM run_steps WHERE ${key} AND status = ANY($2::text[])
-  ORDER BY run_id, ordinal FOR UPDATE
-),
+    `old AS (SELECT step_id, status FROM run_steps WHERE ${selected} ORDER BY run_id, ordinal FOR UPDATE),
 `,
   );
+}
+
+/** A guarded update of steps ($1 key, $2 from) that writes their status. */
+export function updateStepStatuses(sets: string, key: string): string {
+  return updateLockedSteps(sets, `${key} AND status = ANY($2::text[])`);
 }
 
 export const GET_ATTEMPT = `SELECT ${ATTEMPT_COLUMNS} FROM run_step_attempts WHERE step_id = $1 AND attempt_seq = $2`;
@@ -117,18 +121,10 @@ SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = ANY($1::text[]) ORDER BY run_id F
 
 /** Steps written each with its own inputs ($1 ids, $2 inputs, $3 from): re-explore. Keeps active_steps. */
 export function updateStepInputs(sets: string): string {
-  return keepingActiveCount(
-    `
-UPDATE run_steps s SET ${sets}
-FROM unnest($1::text[], $2::json[]) AS u(step_id, inputs), old
-WHERE s.step_id = u.step_id AND s.step_id = old.step_id
-RETURNING s.run_id, old.status AS was, s.status AS now`,
-    `old AS (
-  SELECT step_id, status FROM run_steps WHERE step_id = ANY($1::text[]) AND status = ANY($3::text[])
-  ORDER BY run_id, ordinal FOR UPDATE
-),
-`,
-  );
+  return updateLockedSteps(sets, "step_id = ANY($1::text[]) AND status = ANY($3::text[])", {
+    from: "unnest($1::text[], $2::json[]) AS u(step_id, inputs)",
+    on: "s.step_id = u.step_id",
+  });
 }
 
 export const LOCK_STEPS_BY_ID = `

@@ -173,19 +173,33 @@ export class SqliteRunTx implements RunTx {
       JSON.stringify(steps.map((s) => [s.step_id, JSON.stringify(s.inputs)])),
       JSON.stringify(from),
     );
-    const counts = new ActiveCounts();
-    if (patch.status !== undefined) {
-      const before = cached(
-        this.db,
-        `SELECT run_id, status FROM run_steps WHERE step_id IN ${IN_JSON("?")} AND status IN ${IN_JSON("?")}`,
-      );
-      const rows = before.all(JSON.stringify(steps.map((s) => s.step_id)), JSON.stringify(from));
-      for (const row of rows as { run_id: string; status: string }[])
-        counts.add(row.run_id, row.status, patch.status);
-    }
     const sql = `UPDATE run_steps SET ${sets.join(", ")} FROM (${STEP_INPUT_PAIRS}) AS u
       WHERE run_steps.step_id = u.step_id AND run_steps.status IN ${IN_JSON("?")}`;
-    const changed = cached(this.db, sql).run(...values).changes;
+    return this.writingStatus(
+      `WHERE step_id IN ${IN_JSON("?")} AND status IN ${IN_JSON("?")}`,
+      [JSON.stringify(steps.map((s) => s.step_id)), JSON.stringify(from)],
+      patch.status,
+      () => cached(this.db, sql).run(...values).changes,
+    );
+  }
+
+  /**
+   * Runs `write`, a statement that sets the status of the steps `where` selects to `status` (undefined: it
+   * writes no status), and keeps runs.active_steps: the statuses it replaces are read first, in the same
+   * transaction (nothing else writes here).
+   */
+  private writingStatus(
+    where: string,
+    params: SqlValue[],
+    status: StepStatus | undefined,
+    write: () => number,
+  ): number {
+    if (status === undefined) return write();
+    const counts = new ActiveCounts();
+    const before = cached(this.db, `SELECT run_id, status FROM run_steps ${where}`).all(...params);
+    for (const row of before as { run_id: string; status: string }[])
+      counts.add(row.run_id, row.status, status);
+    const changed = write();
     this.addActive(counts);
     return changed;
   }
@@ -208,20 +222,10 @@ export class SqliteRunTx implements RunTx {
     sets.push("updated_at = ?");
     values.push(this.nowMs, key, JSON.stringify(from));
     const where = `WHERE ${keyCondition} AND status IN ${IN_JSON("?")}`;
-    const status = (patch as StepPatch).status;
-    if (table === "run_steps" && status !== undefined) {
-      // A step status changes: runs.active_steps follows in the same transaction (nothing else writes here).
-      const counts = new ActiveCounts();
-      const before = cached(this.db, `SELECT run_id, status FROM run_steps ${where}`);
-      for (const row of before.all(key, JSON.stringify(from)) as { run_id: string; status: string }[])
-        counts.add(row.run_id, row.status, status);
-      const changed = cached(this.db, `UPDATE ${table} SET ${sets.join(", ")} ${where}`).run(
-        ...values,
-      ).changes;
-      this.addActive(counts);
-      return changed;
-    }
-    return cached(this.db, `UPDATE ${table} SET ${sets.join(", ")} ${where}`).run(...values).changes;
+    const update = () =>
+      cached(this.db, `UPDATE ${table} SET ${sets.join(", ")} ${where}`).run(...values).changes;
+    if (table === "runs") return update();
+    return this.writingStatus(where, [key, JSON.stringify(from)], (patch as StepPatch).status, update);
   }
 
   async getAttempt(stepId: string, attemptSeq: number): Promise<AttemptRecord | null> {
