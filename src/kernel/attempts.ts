@@ -265,7 +265,7 @@ async function finishPass(
     // closeLeases kept runs.active_steps; the run row read under lock before it is the count before.
     const ended = mine.filter((a) => !isActive(a.after)).length;
     const known = { active: run.active_steps - ended, touched: mine.map((a) => a.after) };
-    const settled = await settleSteps(tx, { ...run, active_steps: known.active }, known, { isolate });
+    const settled = await settleSteps(tx, run, known, { isolate });
     list.push(...settled.events);
     reputation.push(...settled.reputation);
     // Each completion reports what the transaction that recorded it did to its run.
