@@ -209,6 +209,28 @@ export function verify(request) {
   });
 });
 
+/** One agent on a fresh store, on an openai executor at `fake` whose key is in WS_E2E_KEY, through run exec. */
+async function execSolo(fake: FakeOpenAI, runId: string, key: string) {
+  const db = tempDb();
+  await register(db, "gpt", [
+    "--openai",
+    "--model",
+    "fake-llm",
+    "--base-url",
+    fake.baseUrl,
+    "--api-key-env",
+    "WS_E2E_KEY",
+  ]);
+  const panel = {
+    ...spec(runId, "gpt"),
+    agents: [{ agent_id: "solo", prompt: "Pick one.", executor: "gpt" }],
+  };
+  const res = await ws(db, ["run", "exec", writeFile(dir, `${runId}.json`, panel)], {
+    env: { WS_E2E_KEY: key },
+  });
+  return { db, res };
+}
+
 describe("openai executor through run exec", () => {
   it("500 then success is retried; usage is stored; the key comes from the named env var and is in no row", async () => {
     const key = "sk-e2e-secret-do-not-store-7f3a";
@@ -217,23 +239,7 @@ describe("openai executor through run exec", () => {
       completion({ decision: "ARCH", answer: "Arches carry load well", confidence: 0.9 }),
     ]);
     fakes.push(fake);
-    const db = tempDb();
-    await register(db, "gpt", [
-      "--openai",
-      "--model",
-      "fake-llm",
-      "--base-url",
-      fake.baseUrl,
-      "--api-key-env",
-      "WS_E2E_KEY",
-    ]);
-    const panel = {
-      ...spec("llm-run", "gpt"),
-      agents: [{ agent_id: "solo", prompt: "Pick one.", executor: "gpt" }],
-    };
-    const res = await ws(db, ["run", "exec", writeFile(dir, "llm-run.json", panel)], {
-      env: { WS_E2E_KEY: key },
-    });
+    const { db, res } = await execSolo(fake, "llm-run", key);
     const result = json<Result>(res);
     expect(result).toMatchObject({ status: "FINALIZED", final_decision: "ARCH" });
     expect(result.conclusions[0]?.attempt).toBe(2);
@@ -254,23 +260,7 @@ describe("openai executor through run exec", () => {
       completion({ decision: "BEAM", answer: `My key is ${key}, so BEAM`, confidence: 0.6, notes: [key] }),
     ]);
     fakes.push(fake);
-    const db = tempDb();
-    await register(db, "gpt", [
-      "--openai",
-      "--model",
-      "fake-llm",
-      "--base-url",
-      fake.baseUrl,
-      "--api-key-env",
-      "WS_E2E_KEY",
-    ]);
-    const panel = {
-      ...spec("llm-quote", "gpt"),
-      agents: [{ agent_id: "solo", prompt: "Pick one.", executor: "gpt" }],
-    };
-    const res = await ws(db, ["run", "exec", writeFile(dir, "llm-quote.json", panel)], {
-      env: { WS_E2E_KEY: key },
-    });
+    const { db, res } = await execSolo(fake, "llm-quote", key);
     const result = json<Result>(res);
     expect(result).toMatchObject({ status: "FINALIZED", final_decision: "BEAM" });
     expect(result.conclusions[0]?.output).toMatchObject({ answer: "My key is ***, so BEAM", notes: ["***"] });

@@ -39,6 +39,23 @@ export interface RawAttempts {
 
 const RUN_ID = "metrics-run";
 
+/** What insertHistory inserts: `n` closed attempts, 1 s apart back from `newestMs`, then `running` open ones. */
+function historyRows(n: number, newestMs: number, running: number): AttemptRow[] {
+  const rows: AttemptRow[] = [];
+  for (let i = 0; i < n + running; i++) {
+    const finished = i < n ? newestMs - i * 1000 : null;
+    const started = (finished ?? newestMs) - 500;
+    rows.push({
+      step_id: `h${i}`,
+      status: i < n ? "SUCCEEDED" : "RUNNING",
+      due_ms: started,
+      started_ms: started,
+      finished_ms: finished,
+    });
+  }
+  return rows;
+}
+
 function stepsOf(rows: readonly AttemptRow[]): string[] {
   return [...new Set(rows.map((r) => r.step_id))];
 }
@@ -90,19 +107,7 @@ export function pgRawAttempts(url: string, schema: string): RawAttempts {
       );
     },
     async insertHistory(n, newestMs, running) {
-      const rows: AttemptRow[] = [];
-      for (let i = 0; i < n + running; i++) {
-        const finished = i < n ? newestMs - i * 1000 : null;
-        const started = (finished ?? newestMs) - 500;
-        rows.push({
-          step_id: `h${i}`,
-          status: i < n ? "SUCCEEDED" : "RUNNING",
-          due_ms: started,
-          started_ms: started,
-          finished_ms: finished,
-        });
-      }
-      await this.insert(rows);
+      await this.insert(historyRows(n, newestMs, running));
     },
     async closeUncommitted(stepId, status, finishedMs) {
       const client: pg.PoolClient = await db.pool.connect();
@@ -184,19 +189,7 @@ export function sqliteRawAttempts(path: string): RawAttempts {
       insert(rows);
     },
     async insertHistory(n, newestMs, running) {
-      const rows: AttemptRow[] = [];
-      for (let i = 0; i < n + running; i++) {
-        const finished = i < n ? newestMs - i * 1000 : null;
-        const started = (finished ?? newestMs) - 500;
-        rows.push({
-          step_id: `h${i}`,
-          status: i < n ? "SUCCEEDED" : "RUNNING",
-          due_ms: started,
-          started_ms: started,
-          finished_ms: finished,
-        });
-      }
-      insert(rows);
+      insert(historyRows(n, newestMs, running));
     },
     async closeUncommitted(stepId, status, finishedMs) {
       db.exec("BEGIN IMMEDIATE");

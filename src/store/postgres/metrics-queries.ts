@@ -2,7 +2,6 @@
 // database; the server aggregates the rows (src/server/metrics.ts).
 
 import { type ClosedAttempt, countsByKey, type StatusCounts } from "../metrics.js";
-import type { AttemptStatus } from "../types.js";
 import type { PgDatabase } from "./database.js";
 
 // Both scan their table (runs_status_created_idx may serve the first as an index-only scan): O(runs) and
@@ -26,23 +25,7 @@ export async function readPgStatusCounts(db: PgDatabase): Promise<StatusCounts> 
   return { runs_by_status: countsByKey(runs), steps_by_status: countsByKey(steps) };
 }
 
-export async function readPgClosedAttempts(db: PgDatabase, since: Date): Promise<ClosedAttempt[]> {
-  const rows = await db.query<{
-    step_id: string;
-    attempt_seq: number;
-    status: AttemptStatus;
-    error_code: string | null;
-    finished_ms: number;
-    claim_ms: number;
-    step_ms: number;
-  }>(CLOSED_ATTEMPTS_SINCE, [since]);
-  return rows.map((r) => ({
-    step_id: r.step_id,
-    attempt_seq: Number(r.attempt_seq),
-    status: r.status,
-    error_code: r.error_code,
-    finished_ms: Number(r.finished_ms),
-    claim_ms: Number(r.claim_ms),
-    step_ms: Number(r.step_ms),
-  }));
+/** Every column comes back as a JS number or string already (int4 and float8 are parsed by the driver). */
+export function readPgClosedAttempts(db: PgDatabase, since: Date): Promise<ClosedAttempt[]> {
+  return db.query<ClosedAttempt>(CLOSED_ATTEMPTS_SINCE, [since]);
 }
