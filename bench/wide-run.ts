@@ -58,6 +58,7 @@ async function measure(n: number): Promise<WideRow> {
     seconds: number;
     baselineRss: number;
     peakRss: number;
+    atPeak: NodeJS.MemoryUsage;
     queries: number;
   };
   const view = await getRunView(store, `wide-${n}`);
@@ -73,6 +74,8 @@ async function measure(n: number): Promise<WideRow> {
     statementsPerStep: w.queries / n,
     peakRssMb: w.peakRss / 2 ** 20,
     baselineRssMb: w.baselineRss / 2 ** 20,
+    peakHeapUsedMb: w.atPeak.heapUsed / 2 ** 20,
+    peakExternalMb: w.atPeak.external / 2 ** 20,
   };
   log(
     `wide ${n} × ${row.outputKiB} KiB: ${row.seconds.toFixed(1)} s, ${row.msPerStep.toFixed(2)} ms/step, ` +

@@ -1,4 +1,4 @@
 export { checkEarlyStop, decide, needsReputation } from "./decide.js";
-export { canonicalJson, normalizeBallot } from "./normalize.js";
+export { aggregationKeys, canonicalJson, normalizeBallot } from "./normalize.js";
 export { stochasticPick } from "./stochastic.js";
 export type * from "./types.js";

@@ -70,6 +70,24 @@ export function normalizeBallot(value: JsonValue | undefined): string | null {
   return null;
 }
 
+/**
+ * Every key of a response, and of its candidate_output, that aggregation reads (the extract* functions below
+ * and the ballots' decision and answer): a store can hand over just these instead of whole outputs.
+ */
+export function aggregationKeys(config: ConfidenceWeightedConfig): string[] {
+  const keys = [
+    "candidate_output",
+    "decision",
+    "answer",
+    "evidence_digests",
+    "evidence_refs",
+    config.decision_confidence_field,
+    config.answer_confidence_field,
+    config.confidence_field,
+  ];
+  return [...new Set(keys)];
+}
+
 /** The candidate output of a response: `candidate_output` when present, else the response itself. */
 export function extractOutput(response: JsonValue | null): JsonObject | null {
   if (!isPlainObject(response)) return null;

@@ -3,7 +3,7 @@ import { WattswarmError } from "../errors.js";
 import type { JsonObject } from "../spec/types.js";
 import type { EventRecord, RunRecord, RunStore } from "../store/run-port.js";
 import type { RunStatus } from "../store/types.js";
-import { countsFrom, provisionalResult, type RunView, runView } from "./result.js";
+import { countsFrom, provisionalResult, type RunView, runView, withOutputs } from "./result.js";
 
 async function existingRun(store: RunStore, runId: string): Promise<RunRecord> {
   const run = await store.getRun(runId);
@@ -20,7 +20,8 @@ export async function getRunView(store: RunStore, runId: string): Promise<RunVie
 /** The stored result of a finalized run, else the same shape with the current status (scripts can poll it). */
 export async function getRunResult(store: RunStore, runId: string): Promise<JsonObject> {
   const run = await existingRun(store, runId);
-  if ((run.status === "FINALIZED" || run.status === "FAILED") && run.result) return run.result;
+  if ((run.status === "FINALIZED" || run.status === "FAILED") && run.result)
+    return withOutputs(run.result, () => store.getSteps(runId));
   const counts = await store.countSteps([runId]);
   return provisionalResult(run, countsFrom(counts.get(runId) ?? {}));
 }

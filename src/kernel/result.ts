@@ -1,4 +1,5 @@
 // The run-level views: counts, RunView and the result document (SPEC §6, §7).
+import { extractOutput } from "../aggregation/normalize.js";
 import type { AggregationResult, NullResolution } from "../aggregation/types.js";
 import type { JsonObject, JsonValue } from "../spec/types.js";
 import type { RunRecord, StepRecord } from "../store/run-port.js";
@@ -88,6 +89,48 @@ export function finalResult(
     conclusions: result.conclusions as unknown as JsonValue,
     aggregation: result.aggregation as unknown as JsonObject,
     counts: counts as unknown as JsonObject,
+  };
+}
+
+/**
+ * The result document as the kernel stores it: each conclusion without its `output`. An output stays in its
+ * step row, where the completion wrote it (a finalized run's steps no longer change: only a FAILED run can be
+ * retried, and then its result is dropped), and withOutputs puts it back when the result is read. So
+ * finalizing a run of N agents neither reads nor writes their N whole outputs.
+ */
+export function storedResult(doc: JsonObject): JsonObject {
+  if (!Array.isArray(doc.conclusions)) return doc;
+  const conclusions = doc.conclusions.map((c) => {
+    if (c === null || typeof c !== "object" || Array.isArray(c)) return c;
+    const { output: _output, ...rest } = c;
+    return rest;
+  });
+  return { ...doc, conclusions };
+}
+
+/**
+ * A stored result with each conclusion's `output` read back from the run's steps (SPEC §6: the candidate
+ * output of the step's latest attempt, null unless the conclusion SUCCEEDED). Conclusions that carry an
+ * output already (results stored before outputs were kept apart) are left as they are; `steps` is read only
+ * when a conclusion lacks one.
+ */
+export async function withOutputs(
+  doc: JsonObject,
+  steps: () => Promise<readonly Pick<StepRecord, "agent_id" | "result">[]>,
+): Promise<JsonObject> {
+  const conclusions = doc.conclusions;
+  if (!Array.isArray(conclusions)) return doc;
+  const missing = (c: JsonValue): c is JsonObject =>
+    c !== null && typeof c === "object" && !Array.isArray(c) && !Object.hasOwn(c, "output");
+  if (!conclusions.some(missing)) return doc;
+  const resultOf = new Map((await steps()).map((s) => [s.agent_id, s.result]));
+  return {
+    ...doc,
+    conclusions: conclusions.map((c) => {
+      if (!missing(c)) return c;
+      const result = c.status === "SUCCEEDED" ? (resultOf.get(String(c.agent_id)) ?? null) : null;
+      return { ...c, output: extractOutput(result) };
+    }),
   };
 }
 

@@ -3,7 +3,7 @@
 // either finalizes the run (exactly once: the run row lock and the status guard see to it) or starts a
 // re-explore round.
 import { checkEarlyStop, decide, needsReputation } from "../aggregation/index.js";
-import { extractEvidence, extractOutput } from "../aggregation/normalize.js";
+import { aggregationKeys, extractEvidence, extractOutput } from "../aggregation/normalize.js";
 import type {
   AggregationInput,
   AggregationSignal,
@@ -24,7 +24,7 @@ import type {
 import { cutText } from "../util/text.js";
 import { runEvent, stepEvent } from "./events.js";
 import { finalizationDeltas } from "./reputation.js";
-import { countSteps, finalResult, provisionalResult } from "./result.js";
+import { countSteps, finalResult, provisionalResult, storedResult } from "./result.js";
 import { ACTIVE_STEP_STATUSES, RUN_TRANSITIONS, STEP_TRANSITIONS } from "./states.js";
 
 const REEXPLORE_EVENTS = ["RUN_TIE_REEXPLORE_TRIGGERED", "RUN_NULL_REEXPLORE_TRIGGERED"] as const;
@@ -63,14 +63,26 @@ export function evidenceByAgent(
   return prior;
 }
 
+/**
+ * The run's steps, locked, each result read as only what aggregation looks at (RunTx.lockSteps): settling a
+ * run of N agents moves N small objects, never their N whole outputs (the result keeps none: see
+ * storedResult).
+ */
+function lockStepsToSettle(tx: RunTx, run: RunRecord): Promise<StepRecord[]> {
+  return tx.lockSteps(run.run_id, aggregationKeys(run.spec.aggregation.tie_policy.confidence_weighted));
+}
+
 export async function aggregationInput(
   tx: RunTx,
   run: RunRecord,
   steps: readonly StepRecord[],
   earlyStop: EarlyStopReport | null,
 ): Promise<AggregationInput> {
+  const keys = aggregationKeys(run.spec.aggregation.tie_policy.confidence_weighted);
   const prior =
-    run.round > 1 ? evidenceByAgent(steps, await tx.listSucceededAttemptsBefore(run.run_id, run.round)) : {};
+    run.round > 1
+      ? evidenceByAgent(steps, await tx.listSucceededAttemptsBefore(run.run_id, run.round, keys))
+      : {};
   // A re-explore always starts a new round: in round 1 there is no history to read.
   const history = run.round > 1 ? await tx.listEventsOfTypes(run.run_id, REEXPLORE_EVENTS) : [];
   const reexplores: ReexploreRecord[] = history.map((e) => ({
@@ -131,7 +143,7 @@ export interface Settled {
 export interface KnownSteps {
   /** Every step of the run, locked, as written. */
   all?: readonly StepRecord[];
-  /** Without `all`: how many of the run's steps are active now. */
+  /** Without `all`: how many of the run's steps are active now (neither given: the steps are read). */
   active?: number;
   /** Without `all`: the steps this transaction wrote, as written. */
   touched?: readonly StepRecord[];
@@ -139,7 +151,8 @@ export interface KnownSteps {
 
 /** Brings the run in line with its steps. `run` must be the locked row as it is now. */
 export async function settleRun(tx: RunTx, run: RunRecord, opts: SettleOptions = {}): Promise<SettleOutcome> {
-  const settled = await settleSteps(tx, run, { all: await tx.lockSteps(run.run_id) }, opts);
+  // Nothing known: settling reads the steps itself (under the savepoint when isolated).
+  const settled = await settleSteps(tx, run, {}, opts);
   await tx.appendEvents(run.run_id, settled.events);
   if (settled.reputation.length > 0) await tx.applyReputation(settled.reputation);
   return settled.outcome;
@@ -160,13 +173,14 @@ export async function settleSteps(
   const settled = await tx.isolate(() => settleOrThrow(tx, run, known));
   if (settled.ok) return settled.value;
   // Rare: read the whole run (as written before settling began) to fail it on its own.
+  // Read as stored: the projection of lockStepsToSettle may be what failed (SQLite refuses too deep JSON).
   return failUnsettled(tx, run, known.all ?? (await tx.lockSteps(run.run_id)), settled.error);
 }
 
 async function settleOrThrow(tx: RunTx, run: RunRecord, known: KnownSteps): Promise<Settled> {
-  let all = known.all;
+  let all = known.all ?? (known.active === undefined ? await lockStepsToSettle(tx, run) : undefined);
   const readAll = async (): Promise<readonly StepRecord[]> => {
-    all ??= await tx.lockSteps(run.run_id);
+    all ??= await lockStepsToSettle(tx, run);
     return all;
   };
   const now = tx.now.toISOString();
@@ -194,7 +208,7 @@ async function settleOrThrow(tx: RunTx, run: RunRecord, known: KnownSteps): Prom
         earlyStop = { stopped: true, steps_saved: active.length, calls_aborted: leased.length };
         // Workers holding the cancelled leases abort their calls at once.
         if (leased.length > 0) tx.notify(run.run_id, "revoke");
-        all = await tx.lockSteps(run.run_id);
+        all = await lockStepsToSettle(tx, run);
         activeCount = 0;
       }
     }
@@ -211,7 +225,7 @@ async function settleOrThrow(tx: RunTx, run: RunRecord, known: KnownSteps): Prom
     return { outcome: "REEXPLORED", events, reputation: [] };
   }
   const counts = countSteps(steps);
-  const result = finalResult(run, decision.result, now, counts);
+  const result = storedResult(finalResult(run, decision.result, now, counts));
   const status = decision.result.status;
   const transition = status === "FINALIZED" ? RUN_TRANSITIONS.finalize : RUN_TRANSITIONS.fail;
   // Reputation counts once per run (SPEC §9); the flag is set with the finalization, the rows last of all.

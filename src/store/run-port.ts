@@ -198,8 +198,13 @@ export interface RunTx {
   readonly now: Date;
   /** Locks the run row (FOR UPDATE); null when there is no such run. */
   lockRun(runId: string): Promise<RunRecord | null>;
-  /** The run's steps in step order, locked FOR UPDATE (after the run row: SPEC §4 lock order). */
-  lockSteps(runId: string): Promise<StepRecord[]>;
+  /**
+   * The run's steps in step order, locked FOR UPDATE (after the run row: SPEC §4 lock order). With
+   * `resultKeys`, each step's result comes back as only those keys of it (and of its `candidate_output`
+   * object): settling reads what aggregation looks at (aggregationKeys) without moving every agent's whole
+   * output through the worker. A result that is not a JSON object comes back as it is.
+   */
+  lockSteps(runId: string, resultKeys?: readonly string[]): Promise<StepRecord[]>;
   /** Locks these runs' rows in ascending run_id order (SPEC §4) in one statement; missing runs are absent. */
   lockRuns(runIds: readonly string[]): Promise<RunRecord[]>;
   /**
@@ -240,8 +245,15 @@ export interface RunTx {
   closeAttempts(closes: readonly AttemptClose[]): Promise<AttemptClaimInfo[]>;
   /** Writes these leased steps' outcomes in one statement; returns how many still held the token. */
   closeLeases(closes: readonly LeaseClose[]): Promise<number>;
-  /** SUCCEEDED attempts of the run in rounds before `round` (evidence history for aggregation). */
-  listSucceededAttemptsBefore(runId: string, round: number): Promise<AttemptRecord[]>;
+  /**
+   * SUCCEEDED attempts of the run in rounds before `round` (evidence history for aggregation); `resultKeys`
+   * as in lockSteps.
+   */
+  listSucceededAttemptsBefore(
+    runId: string,
+    round: number,
+    resultKeys?: readonly string[],
+  ): Promise<AttemptRecord[]>;
   /** The run's events of these types, in seq order. */
   listEventsOfTypes(runId: string, types: readonly string[]): Promise<EventRecord[]>;
   /** Reputation units per agent (task_type row first, then '*'); agents without a row are absent. */

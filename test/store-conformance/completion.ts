@@ -10,6 +10,7 @@ import {
   retryDelayMs,
   submitRun,
 } from "../../src/kernel/index.js";
+import type { JsonObject } from "../../src/spec/types.js";
 import {
   attemptsOf,
   claim,
@@ -83,7 +84,14 @@ export function completionTests(ctx: SuiteContext): void {
       counts: { succeeded: 3, queued: 0, leased: 0 },
     });
     const result = await getRunResult(store, "done-1");
-    expect(result).toEqual(run.result);
+    // Stored: the document without the conclusions' outputs (they stay in the steps); read: with them.
+    const conclusions = result.conclusions as JsonObject[];
+    expect(run.result).toEqual({ ...result, conclusions: conclusions.map(({ output: _output, ...c }) => c) });
+    expect(conclusions.map((c) => c.output)).toEqual([
+      { decision: "approve", confidence: 0.8, answer: "fine" },
+      { decision: "APPROVE", confidence: 0.8 },
+      { decision: "reject", confidence: 0.8 },
+    ]);
     expect(result).toMatchObject({
       run_id: "done-1",
       status: "FINALIZED",

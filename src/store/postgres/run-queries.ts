@@ -23,6 +23,27 @@ export const LOCK_RUN = `SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = $1 FOR N
 
 export const LOCK_STEPS = `SELECT ${STEP_COLUMNS} FROM run_steps WHERE run_id = $1 ORDER BY ordinal FOR UPDATE`;
 
+/**
+ * The result_json column as only the keys listed in `keys` (a text[] parameter), and of its candidate_output
+ * object the same keys: the projection RunTx.lockSteps(runId, resultKeys) describes. The server reads the
+ * whole value; only the projection travels.
+ */
+function projectedResult(keys: string): string {
+  return `CASE WHEN json_typeof(result_json) = 'object' THEN (
+    SELECT COALESCE(json_object_agg(e.key, CASE WHEN e.key = 'candidate_output' AND json_typeof(e.value) = 'object'
+      THEN (SELECT COALESCE(json_object_agg(i.key, i.value), '{}'::json) FROM json_each(e.value) i WHERE i.key = ANY(${keys}))
+      ELSE e.value END), '{}'::json)
+    FROM json_each(result_json) e WHERE e.key = ANY(${keys}))
+  ELSE result_json END AS result_json`;
+}
+
+const withProjectedResult = (columns: string, keys: string): string =>
+  columns.replace(/\bresult_json\b/, projectedResult(keys));
+
+export const LOCK_STEPS_PROJECTED = `
+SELECT ${withProjectedResult(STEP_COLUMNS, "$2::text[]")}
+FROM run_steps WHERE run_id = $1 ORDER BY ordinal FOR UPDATE`;
+
 export const INSERT_RUN = `
 INSERT INTO runs (${RUN_COLUMNS})
 SELECT ${RUN_COLUMNS} FROM json_populate_record(null::runs, $1::json)`;
@@ -82,10 +103,14 @@ export const FIND_ATTEMPT_BY_TOKEN = `
 SELECT ${ATTEMPT_COLUMNS} FROM run_step_attempts WHERE step_id = $1 AND lease_token = $2
 ORDER BY attempt_seq DESC LIMIT 1`;
 
-export const SUCCEEDED_ATTEMPTS_BEFORE = `
-SELECT ${ATTEMPT_COLUMNS} FROM run_step_attempts
+const SUCCEEDED_BEFORE = `FROM run_step_attempts
 WHERE run_id = $1 AND round < $2 AND status = 'SUCCEEDED'
 ORDER BY round, step_id, attempt_seq`;
+
+export const SUCCEEDED_ATTEMPTS_BEFORE = `SELECT ${ATTEMPT_COLUMNS} ${SUCCEEDED_BEFORE}`;
+
+export const SUCCEEDED_ATTEMPTS_BEFORE_PROJECTED = `
+SELECT ${withProjectedResult(ATTEMPT_COLUMNS, "$3::text[]")} ${SUCCEEDED_BEFORE}`;
 
 export const EVENTS_OF_TYPES = `
 SELECT ${EVENT_COLUMNS} FROM run_events WHERE run_id = $1 AND event_type = ANY($2::text[]) ORDER BY seq`;

@@ -40,8 +40,10 @@ import {
   LOCK_RUNS,
   LOCK_STEPS,
   LOCK_STEPS_BY_ID,
+  LOCK_STEPS_PROJECTED,
   REPUTATION_UNITS,
   SUCCEEDED_ATTEMPTS_BEFORE,
+  SUCCEEDED_ATTEMPTS_BEFORE_PROJECTED,
   TRY_SWEEP_LOCK,
   updateStepInputs,
   updateStepStatuses,
@@ -108,8 +110,10 @@ export class PgRunTx implements RunTx {
     return rows[0] ? toRunRecord(rows[0]) : null;
   }
 
-  async lockSteps(runId: string): Promise<StepRecord[]> {
-    const { rows } = await this.client.query(LOCK_STEPS, [runId]);
+  async lockSteps(runId: string, resultKeys?: readonly string[]): Promise<StepRecord[]> {
+    const { rows } = resultKeys
+      ? await this.client.query(LOCK_STEPS_PROJECTED, [runId, [...resultKeys]])
+      : await this.client.query(LOCK_STEPS, [runId]);
     return rows.map(toStepRecord);
   }
 
@@ -261,8 +265,14 @@ export class PgRunTx implements RunTx {
     return (rows[0]?.n as number | undefined) ?? 0;
   }
 
-  async listSucceededAttemptsBefore(runId: string, round: number): Promise<AttemptRecord[]> {
-    const { rows } = await this.client.query(SUCCEEDED_ATTEMPTS_BEFORE, [runId, round]);
+  async listSucceededAttemptsBefore(
+    runId: string,
+    round: number,
+    resultKeys?: readonly string[],
+  ): Promise<AttemptRecord[]> {
+    const { rows } = resultKeys
+      ? await this.client.query(SUCCEEDED_ATTEMPTS_BEFORE_PROJECTED, [runId, round, [...resultKeys]])
+      : await this.client.query(SUCCEEDED_ATTEMPTS_BEFORE, [runId, round]);
     return rows.map(toAttemptRecord);
   }
 

@@ -30,6 +30,24 @@ export const LOCK_RUN = `SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = ?`;
 
 export const LOCK_STEPS = `SELECT ${STEP_COLUMNS} FROM run_steps WHERE run_id = ? ORDER BY ordinal`;
 
+/**
+ * The result_json column as only the keys listed in @keys (a JSON array), and of its candidate_output object
+ * the same keys: the projection RunTx.lockSteps(runId, resultKeys) describes. A value SQLite cannot parse (nested
+ * deeper than its JSON limit) comes back whole, for the kernel to judge.
+ */
+const PROJECTED_RESULT = `CASE WHEN json_valid(result_json) AND json_type(result_json) = 'object' THEN (
+    SELECT json_group_object(e.key, CASE WHEN e.key = 'candidate_output' AND e.type = 'object'
+      THEN (SELECT json_group_object(i.key, json(result_json -> i.fullkey))
+            FROM json_each(result_json, '$.candidate_output') i WHERE i.key IN ${IN_JSON("@keys")})
+      ELSE json(result_json -> e.fullkey) END)
+    FROM json_each(result_json) e WHERE e.key IN ${IN_JSON("@keys")})
+  ELSE result_json END AS result_json`;
+
+const withProjectedResult = (columns: string): string => columns.replace(/\bresult_json\b/, PROJECTED_RESULT);
+
+export const LOCK_STEPS_PROJECTED = `
+SELECT ${withProjectedResult(STEP_COLUMNS)} FROM run_steps WHERE run_id = @run_id ORDER BY ordinal`;
+
 export const LOCK_RUNS = `SELECT ${RUN_COLUMNS} FROM runs WHERE run_id IN ${IN_JSON("?")} ORDER BY run_id`;
 
 export const LOCK_STEPS_BY_ID = `
@@ -66,10 +84,13 @@ export const FIND_ATTEMPT_BY_TOKEN = `
 SELECT ${ATTEMPT_COLUMNS} FROM run_step_attempts WHERE step_id = ? AND lease_token = ?
 ORDER BY attempt_seq DESC LIMIT 1`;
 
-export const SUCCEEDED_ATTEMPTS_BEFORE = `
-SELECT ${ATTEMPT_COLUMNS} FROM run_step_attempts
-WHERE run_id = ? AND round < ? AND status = 'SUCCEEDED'
+const SUCCEEDED_BEFORE = `FROM run_step_attempts
+WHERE run_id = @run_id AND round < @round AND status = 'SUCCEEDED'
 ORDER BY round, step_id, attempt_seq`;
+
+export const SUCCEEDED_ATTEMPTS_BEFORE = `SELECT ${ATTEMPT_COLUMNS} ${SUCCEEDED_BEFORE}`;
+
+export const SUCCEEDED_ATTEMPTS_BEFORE_PROJECTED = `SELECT ${withProjectedResult(ATTEMPT_COLUMNS)} ${SUCCEEDED_BEFORE}`;
 
 export const EVENTS_OF_TYPES = `
 SELECT ${EVENT_COLUMNS} FROM run_events WHERE run_id = ? AND event_type IN ${IN_JSON("?")} ORDER BY seq`;

@@ -49,9 +49,11 @@ import {
   LOCK_RUNS,
   LOCK_STEPS,
   LOCK_STEPS_BY_ID,
+  LOCK_STEPS_PROJECTED,
   REPUTATION_UNITS,
   STEP_INPUT_PAIRS,
   SUCCEEDED_ATTEMPTS_BEFORE,
+  SUCCEEDED_ATTEMPTS_BEFORE_PROJECTED,
 } from "./run-queries.js";
 import {
   ActiveCounts,
@@ -104,8 +106,11 @@ export class SqliteRunTx implements RunTx {
     return row ? toRunRecord(row) : null;
   }
 
-  async lockSteps(runId: string): Promise<StepRecord[]> {
-    return this.all(LOCK_STEPS, runId).map(toStepRecord);
+  async lockSteps(runId: string, resultKeys?: readonly string[]): Promise<StepRecord[]> {
+    const rows = resultKeys
+      ? this.all(LOCK_STEPS_PROJECTED, { run_id: runId, keys: JSON.stringify(resultKeys) })
+      : this.all(LOCK_STEPS, runId);
+    return rows.map(toStepRecord);
   }
 
   async lockRuns(runIds: readonly string[]): Promise<RunRecord[]> {
@@ -302,8 +307,19 @@ export class SqliteRunTx implements RunTx {
     return changed;
   }
 
-  async listSucceededAttemptsBefore(runId: string, round: number): Promise<AttemptRecord[]> {
-    return this.all(SUCCEEDED_ATTEMPTS_BEFORE, runId, round).map(toAttemptRecord);
+  async listSucceededAttemptsBefore(
+    runId: string,
+    round: number,
+    resultKeys?: readonly string[],
+  ): Promise<AttemptRecord[]> {
+    const rows = resultKeys
+      ? this.all(SUCCEEDED_ATTEMPTS_BEFORE_PROJECTED, {
+          run_id: runId,
+          round,
+          keys: JSON.stringify(resultKeys),
+        })
+      : this.all(SUCCEEDED_ATTEMPTS_BEFORE, { run_id: runId, round });
+    return rows.map(toAttemptRecord);
   }
 
   async listEventsOfTypes(runId: string, types: readonly string[]): Promise<EventRecord[]> {
