@@ -43,8 +43,8 @@ export const OPERATOR_EXECUTOR_POLICY: ExecutorPolicy = {
  * (`--secret-env`); no link-local or metadata targets.
  */
 export function serverExecutorPolicy(options: {
-  allowCommand?: boolean | readonly string[];
-  secretEnv?: readonly string[];
+  allowCommand?: boolean | readonly string[] | undefined;
+  secretEnv?: readonly string[] | undefined;
 }): ExecutorPolicy {
   return {
     allowCommand: options.allowCommand ?? false,

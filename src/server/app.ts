@@ -114,8 +114,8 @@ export function buildApp(store: ApiStore, options: AppOptions = {}): FastifyInst
     consoleDir,
     streams: new StreamLimiter(options.sse),
     executorPolicy: serverExecutorPolicy({
-      allowCommand: options.allowCommandExecutors ?? false,
-      secretEnv: options.secretEnv ?? [],
+      allowCommand: options.allowCommandExecutors,
+      secretEnv: options.secretEnv,
     }),
     isAuthorized: (req) => isAuthorized(req, token),
     tokenRequired: token !== undefined,
