@@ -1,4 +1,4 @@
-// The kernel's public surface: run lifecycle transitions and the read side.
+// The kernel's public surface: run lifecycle transitions, the read side and the executor registry's administration.
 export {
   type AttemptLease,
   expireLeases,
@@ -8,6 +8,22 @@ export {
   releaseAttempts,
 } from "./attempts.js";
 export { retryDelayMs } from "./backoff.js";
+export {
+  admitExecutor,
+  assertExecutorName,
+  type CheckOutcome,
+  checkExecutor,
+  type ExecutorPolicy,
+  ExecutorPolicyError,
+  type ExecutorRegistry,
+  listExecutors,
+  OPERATOR_EXECUTOR_POLICY,
+  type RegisterExecutorInput,
+  type RegisterOutcome,
+  registerExecutor,
+  removeExecutor,
+  serverExecutorPolicy,
+} from "./executor-admin.js";
 export {
   FOLLOW_POLL_MS,
   type FollowEventsOptions,

@@ -1,6 +1,7 @@
 // Builds the fastify instance of `wattswarm serve` from a store, so tests can listen on port 0 or inject.
 // Every route comes from one table (route.ts); auth, body limits and errors are handled here once.
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { serverExecutorPolicy } from "../kernel/executor-admin.js";
 import { formatPath } from "../spec/issues.js";
 import { LIMITS } from "../spec/schema.js";
 import { hostPolicy, isJsonContentType } from "../util/http-guard.js";
@@ -112,10 +113,10 @@ export function buildApp(store: ApiStore, options: AppOptions = {}): FastifyInst
     metrics: new MetricsCollector(store, { since: new Date(), ...options.metrics }),
     consoleDir,
     streams: new StreamLimiter(options.sse),
-    executorPolicy: {
-      allowCommand: options.allowCommandExecutors ?? false,
-      secretEnv: options.secretEnv ?? [],
-    },
+    executorPolicy: serverExecutorPolicy({
+      allowCommand: options.allowCommandExecutors,
+      secretEnv: options.secretEnv,
+    }),
     isAuthorized: (req) => isAuthorized(req, token),
     tokenRequired: token !== undefined,
   };

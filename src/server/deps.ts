@@ -1,6 +1,7 @@
 // What every route file gets from app.ts.
 import { createRequire } from "node:module";
 import type { FastifyRequest } from "fastify";
+import type { ExecutorPolicy } from "../kernel/executor-admin.js";
 import type { MetricsCollector } from "./metrics.js";
 import type { StreamLimiter } from "./sse.js";
 import type { ApiStore } from "./store.js";
@@ -16,18 +17,11 @@ export interface ServerDeps {
   /** Open SSE streams, capped globally and per client. */
   streams: StreamLimiter;
   /** What executors registered through the API may be (docs/operations.md, "Security model"). */
-  executorPolicy: ApiExecutorPolicy;
+  executorPolicy: ExecutorPolicy;
   /** Whether a bearer token is configured (the OpenAPI document's `security`). */
   tokenRequired: boolean;
   /** True when the request presents the token, or none is configured (public routes show less otherwise). */
   isAuthorized(req: FastifyRequest): boolean;
-}
-
-export interface ApiExecutorPolicy {
-  /** `true`: any `command` executor; a list: only these programs as argv[0]; `false`: none (the default). */
-  allowCommand: boolean | readonly string[];
-  /** Env var names besides WATTSWARM_SECRET_* that executors registered here may read as secrets. */
-  secretEnv: readonly string[];
 }
 
 export function packageVersion(): string {

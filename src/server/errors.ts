@@ -3,6 +3,7 @@
 // traces never leave the process.
 import type { ErrorCode, ValidationIssue } from "../errors.js";
 import { isWattswarmError } from "../errors.js";
+import { ExecutorPolicyError } from "../kernel/executor-admin.js";
 
 export type ApiErrorCode =
   | ErrorCode
@@ -68,6 +69,11 @@ function frameworkError(err: unknown): ApiError | null {
 /** The status and body for any thrown value; `internal` is true when it was unexpected (to be logged). */
 export function toApiError(err: unknown): { error: ApiError; internal: boolean } {
   if (err instanceof ApiError) return { error: err, internal: false };
+  if (err instanceof ExecutorPolicyError)
+    return {
+      error: new ApiError(err.code === "FORBIDDEN" ? 403 : 400, err.code, err.message),
+      internal: false,
+    };
   if (isWattswarmError(err)) {
     const status = STATUS_OF[err.code] ?? 500;
     return { error: new ApiError(status, err.code, err.message, err.details), internal: status === 500 };

@@ -1,11 +1,14 @@
 // The zod schemas of the API's requests (validated by route.ts) and of its main responses (documented by
 // openapi.ts). Query values arrive as strings; z.coerce turns them into the numbers the kernel takes.
 import { z } from "zod";
+import { ID_CHARSET, LIMITS, VALID_ID_PATTERN } from "../spec/schema.js";
 import { RUN_STATUSES } from "../store/types.js";
 
-const ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const id = (what: string) =>
-  z.string().regex(ID, `${what}: 1–128 characters of [A-Za-z0-9._:-]`).describe(`the ${what}`);
+  z
+    .string()
+    .regex(VALID_ID_PATTERN, `${what}: 1–${LIMITS.maxIdLength} characters of ${ID_CHARSET}`)
+    .describe(`the ${what}`);
 
 export const RunIdParams = z.object({ id: id("run_id") });
 export const ExecutorParams = z.object({ name: id("executor name") });

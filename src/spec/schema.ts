@@ -30,13 +30,16 @@ export const LIMITS = {
   maxReexplore: 10,
 } as const;
 
+/** The one id charset: run_id, agent_id and executor names, in specs, the CLI and the API's URLs. */
 export const ID_CHARSET = "[A-Za-z0-9._:-]";
 // `*`, not `+`: emptiness is reported by min(1) alone, not twice.
-export const ID_PATTERN = /^[A-Za-z0-9._:-]*$/;
+export const ID_PATTERN = new RegExp(`^${ID_CHARSET}*$`);
+/** A whole valid id: 1–128 characters of the id charset. */
+export const VALID_ID_PATTERN = new RegExp(`^${ID_CHARSET}{1,${LIMITS.maxIdLength}}$`);
 
-/** Whether `s` is a valid run_id / agent_id (1–128 characters of the id charset). */
+/** Whether `s` is a valid run_id / agent_id / executor name (1–128 characters of the id charset). */
 export function isValidId(s: string): boolean {
-  return s.length >= 1 && s.length <= LIMITS.maxIdLength && ID_PATTERN.test(s);
+  return VALID_ID_PATTERN.test(s);
 }
 
 /** Top-level keys of the original's "stigmergy" runs, rejected with their own message. */

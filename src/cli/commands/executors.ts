@@ -1,15 +1,21 @@
 // `wattswarm executors add|list|check|remove` (SPEC §7, §8). The registry stores env-var names, never secrets.
 // main.ts calls extractCommandArgv before parsing, so a command executor's own argv never reaches commander.
 import type { Command } from "commander";
-import { WattswarmError } from "../../errors.js";
-import { createExecutor, validateExecutorConfig } from "../../executors/registry.js";
+import { isWattswarmError, WattswarmError } from "../../errors.js";
+import {
+  admitExecutor,
+  assertExecutorName,
+  checkExecutor,
+  listExecutors,
+  OPERATOR_EXECUTOR_POLICY,
+  registerExecutor,
+  removeExecutor,
+} from "../../kernel/executor-admin.js";
 import type { JsonObject } from "../../spec/types.js";
-import type { ExecutorKind } from "../../store/types.js";
+import type { ExecutorInput, ExecutorKind } from "../../store/types.js";
 import { withStore } from "../context.js";
 import { intOption, numberOption } from "../options.js";
 import { globalOptions, printJson } from "../output.js";
-
-const NAME = /^[A-Za-z0-9._:-]{1,128}$/;
 
 interface AddOptions {
   url?: string;
@@ -168,6 +174,11 @@ function kindAndConfig(
   return { kind, config: httpConfig(url as string, o) };
 }
 
+/** The message of a refused config already names every problem: `executors add` prints it alone, on one line. */
+function oneLine(err: unknown): unknown {
+  return isWattswarmError(err) && err.details !== undefined ? new WattswarmError(err.code, err.message) : err;
+}
+
 export function register(program: Command): void {
   const executors = program.command("executors").description("the registry of executors that steps run on");
 
@@ -201,20 +212,23 @@ export function register(program: Command): void {
     .option("--evidence", "sim: return one evidence digest per attempt")
     .option("--seed <s>", "sim: salt for its draws")
     .action(async (name: string, url: string | undefined, o: AddOptions, cmd: Command) => {
-      if (!NAME.test(name))
-        throw new WattswarmError("USAGE", `executor name "${name}": 1–128 chars of [A-Za-z0-9._:-]`);
+      assertExecutorName(name); // before the flags, as always
       const { kind, config } = kindAndConfig(url, o);
-      const problems = validateExecutorConfig(kind, config);
-      if (problems.length > 0)
-        throw new WattswarmError("USAGE", `executor "${name}": ${problems.join("; ")}`);
-      printJson(await withStore((store) => store.upsertExecutor({ name, kind, config })), globalOptions(cmd));
+      let entry: ExecutorInput;
+      try {
+        entry = admitExecutor({ name, kind, config }, OPERATOR_EXECUTOR_POLICY); // before the store opens
+      } catch (err) {
+        throw oneLine(err);
+      }
+      const { record } = await withStore((store) => registerExecutor(store, entry, OPERATOR_EXECUTOR_POLICY));
+      printJson(record, globalOptions(cmd));
     });
 
   executors
     .command("list")
     .description("registered executors")
     .action(async (_o: unknown, cmd: Command) => {
-      printJson(await withStore((store) => store.listExecutors()), globalOptions(cmd));
+      printJson(await withStore(listExecutors), globalOptions(cmd));
     });
 
   executors
@@ -222,12 +236,7 @@ export function register(program: Command): void {
     .description("probe an executor's health and capabilities (exit 1 when unhealthy)")
     .argument("<name>")
     .action(async (name: string, _o: unknown, cmd: Command) => {
-      const out = await withStore(async (store) => {
-        const record = await store.getExecutor(name);
-        if (!record) throw new WattswarmError("EXECUTOR_NOT_FOUND", `executor "${name}" is not registered`);
-        const check = await createExecutor(record).check(AbortSignal.timeout(10_000));
-        return { name, kind: record.kind, ...check };
-      });
+      const out = await withStore((store) => checkExecutor(store, name, OPERATOR_EXECUTOR_POLICY));
       printJson(out, globalOptions(cmd));
       if (!out.ok) process.exitCode = 1;
     });
@@ -237,8 +246,6 @@ export function register(program: Command): void {
     .description("remove an executor (a removed default stays removed)")
     .argument("<name>")
     .action(async (name: string, _o: unknown, cmd: Command) => {
-      const removed = await withStore((store) => store.removeExecutor(name));
-      if (!removed) throw new WattswarmError("EXECUTOR_NOT_FOUND", `executor "${name}" is not registered`);
-      printJson({ ok: true, name, removed: true }, globalOptions(cmd));
+      printJson(await withStore((store) => removeExecutor(store, name)), globalOptions(cmd));
     });
 }

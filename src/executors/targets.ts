@@ -1,7 +1,8 @@
 // Server-side request forgery from `serve`: an executor registered or checked through the API makes the server
 // (check) and the workers (execute) send requests to its URL. Link-local addresses (169.254.0.0/16, fe80::/10,
 // where clouds serve instance credentials) and the well-known metadata names are refused; everything else the
-// server can reach stays reachable, as docs/operations.md ("Security model") says.
+// server can reach stays reachable, as docs/operations.md ("Security model") says. Applied by
+// kernel/executor-admin.ts under a policy with `refuseMetadataTargets` (the server's).
 import { lookup } from "node:dns/promises";
 import { BlockList, isIP } from "node:net";
 import type { JsonObject } from "../spec/types.js";
