@@ -1,9 +1,9 @@
 import { configDefaults, defineConfig } from "vitest/config";
 
-// The pure tests: no database, no build, no browser, no child process, no server. `npm run test:unit` runs
-// only these (seconds); `npm test` runs them and the integration project. A new test file belongs here when it
-// needs none of those. They share one module graph per worker (isolate: false, half the CPU time): a unit test
-// leaves no global state behind (no vi.mock, no process.env writes).
+// The pure tests: no database, no build, no browser, no child process, no server. `npm run test:unit` runs only
+// these (about 25 s of CPU time); `npm test` runs them and the integration project. A new test file belongs here
+// when it needs none of those. They share one module graph per worker (isolate: false, half the CPU time): a
+// unit test leaves no global state behind (no vi.mock, no process.env writes).
 const UNIT = [
   "test/aggregation/**/*.test.ts",
   "test/bench/quality-math.test.ts",
