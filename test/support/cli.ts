@@ -1,5 +1,6 @@
 // Runs the BUILT command line (`node dist/cli/main.js`) as a user would, so tests cover the bin entry,
-// argument parsing, stdout/stderr separation and exit codes. Build first (`npm test` does it).
+// argument parsing, stdout/stderr separation and exit codes. The integration project's global setup
+// (test/support/build.ts) builds dist/ first when it is missing or stale.
 
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
