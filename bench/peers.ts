@@ -13,24 +13,67 @@ import {
   schemaName,
   sleep,
 } from "./bench-env.js";
+import { currentLsn, type WriteCounts, writesOrNull } from "./writes.js";
 
 export interface PeerResult {
   name: string;
+  /** "default": graphile-worker as installed; "local-queue": with its local queue (and batched completion). */
+  variant: "default" | "local-queue" | "pg-boss";
   settings: string;
   jobs: number;
   seconds: number;
   jobsPerSec: number;
   queriesPerJob: number;
+  /** What the consumer wrote per job (WAL of the peer's schema), null when pg_walinspect is not available. */
+  writes: WriteCounts | null;
+}
+
+/** graphile-worker's knobs for throughput; null size = no local queue, null delay = no batched completion. */
+export interface GraphileSettings {
+  localQueueSize: number | null;
+  completeJobBatchDelay: number | null;
+}
+
+export const GRAPHILE_DEFAULTS: GraphileSettings = { localQueueSize: null, completeJobBatchDelay: null };
+
+/** pg-boss's knobs: jobs fetched per fetch, and how many work() registrations (its concurrency). */
+export interface PgBossSettings {
+  batchSize: number;
+  workers: number;
+}
+
+/** The write counts of what `run` does to `schema` (null when WAL cannot be inspected here). */
+async function measuringWrites<T>(
+  schema: string,
+  measure: boolean,
+  units: () => number,
+  run: () => Promise<T>,
+): Promise<{ value: T; writes: WriteCounts | null }> {
+  const from = measure ? await currentLsn().catch(() => null) : null;
+  const value = await run();
+  return { value, writes: await writesOrNull(schema, from, units()) };
 }
 
 const silent = new Logger(() => () => {});
 
-type GraphileMode = "default" | "local-queue";
+function graphilePreset(settings: GraphileSettings) {
+  const worker: Record<string, unknown> = {};
+  if (settings.localQueueSize !== null) worker.localQueue = { size: settings.localQueueSize };
+  if (settings.completeJobBatchDelay !== null) {
+    worker.completeJobBatchDelay = settings.completeJobBatchDelay;
+    worker.failJobBatchDelay = settings.completeJobBatchDelay;
+  }
+  return { worker };
+}
 
-function graphilePreset(mode: GraphileMode, concurrency: number) {
-  return mode === "local-queue"
-    ? { worker: { localQueue: { size: concurrency + 1 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 } }
-    : {};
+function graphileLabel(settings: GraphileSettings, concurrency: number): string {
+  if (settings.localQueueSize === null && settings.completeJobBatchDelay === null)
+    return `defaults (concurrency ${concurrency})`;
+  const parts = [];
+  if (settings.localQueueSize !== null) parts.push(`localQueue.size ${settings.localQueueSize}`);
+  if (settings.completeJobBatchDelay !== null)
+    parts.push(`completeJobBatchDelay ${settings.completeJobBatchDelay}`);
+  return `${parts.join(", ")} (concurrency ${concurrency})`;
 }
 
 async function graphileSchema(tag: string): Promise<string> {
@@ -52,48 +95,58 @@ async function addGraphileJobs(schema: string, n: number): Promise<void> {
 }
 
 export async function graphileThroughput(
-  mode: GraphileMode,
+  settings: GraphileSettings,
   jobs: number,
   concurrency: number,
+  measureWrites = true,
 ): Promise<PeerResult> {
-  const schema = await graphileSchema(mode);
+  const local = settings.localQueueSize !== null;
+  const schema = await graphileSchema(local ? "local" : "default");
   await addGraphileJobs(schema, jobs);
   let done = 0;
   let finish: () => void = () => {};
   const all = new Promise<void>((resolve) => {
     finish = resolve;
   });
-  resetQueryCounts();
-  const t0 = Date.now();
-  const runner: Runner = await run({
-    connectionString: PG_URL,
+  const measured = await measuringWrites(
     schema,
-    concurrency,
-    noHandleSignals: true,
-    logger: silent,
-    preset: graphilePreset(mode, concurrency),
-    taskList: {
-      noop: async () => {
-        done += 1;
-        if (done === jobs) finish();
-      },
+    measureWrites,
+    () => jobs,
+    async () => {
+      resetQueryCounts();
+      const t0 = Date.now();
+      const runner: Runner = await run({
+        connectionString: PG_URL,
+        schema,
+        concurrency,
+        noHandleSignals: true,
+        logger: silent,
+        preset: graphilePreset(settings),
+        taskList: {
+          noop: async () => {
+            done += 1;
+            if (done === jobs) finish();
+          },
+        },
+      });
+      await all;
+      const seconds = (Date.now() - t0) / 1000;
+      const counted = queryCounts();
+      await runner.stop();
+      return { seconds, queries: counted.queries };
     },
-  });
-  await all;
-  const seconds = (Date.now() - t0) / 1000;
-  const counted = queryCounts();
-  await runner.stop();
+  );
   await dropSchema(schema);
+  const { seconds, queries } = measured.value;
   return {
     name: "graphile-worker",
-    settings:
-      mode === "default"
-        ? `defaults (concurrency ${concurrency})`
-        : `localQueue.size ${concurrency + 1}, completeJobBatchDelay 0 (concurrency ${concurrency})`,
+    variant: local ? "local-queue" : "default",
+    settings: graphileLabel(settings, concurrency),
     jobs,
     seconds,
     jobsPerSec: jobs / seconds,
-    queriesPerJob: counted.queries / jobs,
+    queriesPerJob: queries / jobs,
+    writes: measured.writes,
   };
 }
 
@@ -131,8 +184,15 @@ export async function graphilePickup(n: number): Promise<Percentiles> {
   return percentiles(samples);
 }
 
-/** pg-boss: 64 workers (work() registrations) with batchSize 1, polling every 0.5 s when idle (its minimum). */
-export async function pgBossThroughput(jobs: number, concurrency: number): Promise<PeerResult> {
+/**
+ * pg-boss: `workers` work() registrations fetching `batchSize` jobs each, polling every 0.5 s when idle (its
+ * minimum).
+ */
+export async function pgBossThroughput(
+  jobs: number,
+  settings: PgBossSettings,
+  measureWrites = true,
+): Promise<PeerResult> {
   const schema = schemaName("pgboss");
   await dropSchema(schema);
   const boss = new PgBoss({ connectionString: PG_URL, schema, supervise: false, schedule: false });
@@ -148,25 +208,110 @@ export async function pgBossThroughput(jobs: number, concurrency: number): Promi
   const all = new Promise<void>((resolve) => {
     finish = resolve;
   });
-  resetQueryCounts();
-  const t0 = Date.now();
-  for (let i = 0; i < concurrency; i++) {
-    await boss.work("noop", { batchSize: 1, pollingIntervalSeconds: 0.5 }, async (batch) => {
-      done += batch.length;
-      if (done >= jobs) finish();
-    });
-  }
-  await all;
-  const seconds = (Date.now() - t0) / 1000;
-  const counted = queryCounts();
-  await boss.stop({ graceful: false, wait: true });
+  const measured = await measuringWrites(
+    schema,
+    measureWrites,
+    () => jobs,
+    async () => {
+      resetQueryCounts();
+      const t0 = Date.now();
+      for (let i = 0; i < settings.workers; i++) {
+        await boss.work(
+          "noop",
+          { batchSize: settings.batchSize, pollingIntervalSeconds: 0.5 },
+          async (batch) => {
+            done += batch.length;
+            if (done >= jobs) finish();
+          },
+        );
+      }
+      await all;
+      const seconds = (Date.now() - t0) / 1000;
+      const counted = queryCounts();
+      await boss.stop({ graceful: false, wait: true });
+      return { seconds, queries: counted.queries };
+    },
+  );
   await dropSchema(schema);
+  const { seconds, queries } = measured.value;
   return {
     name: "pg-boss",
-    settings: `${concurrency} × work({ batchSize: 1, pollingIntervalSeconds: 0.5 }), default pool`,
+    variant: "pg-boss",
+    settings: `${settings.workers} × work({ batchSize: ${settings.batchSize}, pollingIntervalSeconds: 0.5 }), default pool`,
     jobs,
     seconds,
     jobsPerSec: jobs / seconds,
-    queriesPerJob: counted.queries / jobs,
+    queriesPerJob: queries / jobs,
+    writes: measured.writes,
   };
+}
+
+/** The settings each peer is measured with; the best of each kind is the one compared against. */
+export function peerSweep(
+  concurrency: number,
+  quick: boolean,
+): {
+  graphile: GraphileSettings[];
+  pgBoss: PgBossSettings[];
+} {
+  const sizes = quick ? [concurrency + 1, 500] : [concurrency + 1, 250, 1000];
+  const delays = quick ? [0, 5] : [0, 1, 5];
+  return {
+    graphile: [
+      GRAPHILE_DEFAULTS,
+      ...sizes.flatMap((size) =>
+        delays.map((delay) => ({ localQueueSize: size, completeJobBatchDelay: delay })),
+      ),
+    ],
+    pgBoss: quick
+      ? [
+          { batchSize: 1, workers: concurrency },
+          { batchSize: 50, workers: 8 },
+        ]
+      : [
+          { batchSize: 1, workers: concurrency },
+          { batchSize: 10, workers: 16 },
+          { batchSize: 50, workers: 8 },
+          { batchSize: 100, workers: 4 },
+          { batchSize: 100, workers: 16 },
+        ],
+  };
+}
+
+/** Every setting of the sweep, in order, each logged as it finishes. */
+export async function runPeerSweep(
+  jobs: number,
+  concurrency: number,
+  quick: boolean,
+  log: (line: string) => void,
+): Promise<PeerResult[]> {
+  const sweep = peerSweep(concurrency, quick);
+  const out: PeerResult[] = [];
+  const done = (p: PeerResult) => {
+    const w = p.writes;
+    log(
+      `[${p.name}] ${p.settings}: ${p.jobs} jobs in ${p.seconds.toFixed(1)} s, ${Math.round(p.jobsPerSec)} jobs/s` +
+        (w
+          ? `; per job ${w.inserted + w.updated + w.deleted} heap tuples, ${w.indexEntries} index entries`
+          : ""),
+    );
+    out.push(p);
+  };
+  for (const settings of sweep.graphile) done(await graphileThroughput(settings, jobs, concurrency));
+  for (const settings of sweep.pgBoss) done(await pgBossThroughput(jobs, settings));
+  return out;
+}
+
+/** The comparison rows: graphile-worker with defaults, its fastest local-queue setting, pg-boss's fastest. */
+export function bestPeers(sweep: readonly PeerResult[]): PeerResult[] {
+  const fastest = (variant: PeerResult["variant"]) =>
+    sweep
+      .filter((p) => p.variant === variant)
+      .reduce<PeerResult | null>(
+        (best, p) => (best === null || p.jobsPerSec > best.jobsPerSec ? p : best),
+        null,
+      );
+  return [fastest("default"), fastest("local-queue"), fastest("pg-boss")].filter(
+    (p): p is PeerResult => p !== null,
+  );
 }

@@ -7,6 +7,7 @@ import type { PeerResult } from "./peers.js";
 import type { MemoryResult, ScalePoint } from "./scale.js";
 import type { ThroughputResult } from "./throughput.js";
 import { savedWideMarkdown } from "./wide-report.js";
+import type { WriteCounts } from "./writes.js";
 
 export interface Machine {
   cpus: number;
@@ -27,7 +28,10 @@ export interface Measurements {
   machine: Machine;
   floor: FloorResult;
   throughput: ThroughputResult[];
+  /** The best of each peer kind (bestPeers of the sweep): the rows compared against. */
   peers: PeerResult[];
+  /** Every peer setting measured (runs before the sweep existed have none). */
+  peerSweep?: PeerResult[];
   latency: LatencyResult;
   graphilePickup: Percentiles;
   scale: ScalePoint[];
@@ -43,6 +47,61 @@ const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const ms = (p: Percentiles) => `${f1(p.p50)} / ${f1(p.p95)} / ${f1(p.p99)}`;
 const load = (l: number[]) => l.map(f2).join(", ");
 
+/** A peer's kind; runs saved before PeerResult.variant existed are read by their settings. */
+function variantOf(p: PeerResult): PeerResult["variant"] {
+  if (p.variant) return p.variant;
+  if (p.name === "pg-boss") return "pg-boss";
+  return p.settings.startsWith("localQueue") ? "local-queue" : "default";
+}
+
+function peerLabel(p: PeerResult): string {
+  const v = variantOf(p);
+  return `${p.name}${v === "local-queue" ? " (local queue)" : v === "default" ? " (defaults)" : ""}`;
+}
+
+/** Per-step (or per-job) write counts as table cells. */
+function writeCells(w: WriteCounts | null | undefined): string {
+  if (!w) return "n/a | n/a | n/a | n/a | n/a | n/a";
+  const hotShare = w.updated > 0 ? pct(w.hot / w.updated) : "—";
+  return `${f2(w.inserted)} | ${f2(w.updated)} (${hotShare} HOT) | ${f2(w.deleted)} | ${f2(w.locked)} | **${f2(w.indexEntries)}** | ${f0(w.walBytes)}`;
+}
+
+function writesSection(m: Measurements): string[] {
+  const pgT = m.throughput.find((t) => t.kind === "postgres" && t.mode === "queued");
+  const rows = [
+    ...(pgT ? [`| **WattSwarm, postgres** (pre-enqueued run above) | ${writeCells(pgT.writes)} |`] : []),
+    ...m.peers.map((p) => `| ${peerLabel(p)}: ${p.settings} | ${writeCells(p.writes)} |`),
+  ];
+  if (!pgT?.writes && m.peers.every((p) => !p.writes)) return [];
+  return [
+    "## What a step writes (PostgreSQL)",
+    "",
+    "Counted from the write-ahead log of the measured runs above (`pg_walinspect` between two LSNs, only the records of the system's own schema: its tables, indexes and TOAST), divided by steps or jobs (bench/writes.ts). Heap tuples are row versions written; an update is HOT when it writes no index entry; row locks are `FOR UPDATE`-style locks that PostgreSQL logs; index entries are btree leaf inserts.",
+    "",
+    "| system | inserted | updated | deleted | row locks | index entries | WAL bytes |",
+    "|---|---:|---:|---:|---:|---:|---:|",
+    ...rows,
+    "",
+  ];
+}
+
+function sweepSection(m: Measurements): string[] {
+  if (!m.peerSweep || m.peerSweep.length === 0) return [];
+  return [
+    "### The peers' settings",
+    "",
+    "Each peer is compared at its fastest setting measured in this invocation: graphile-worker's `localQueue.size` and `completeJobBatchDelay` (also used as `failJobBatchDelay`), pg-boss's `batchSize` and number of `work()` registrations.",
+    "",
+    "| peer | settings | jobs/s | statements per job | index entries per job |",
+    "|---|---|---:|---:|---:|",
+    ...m.peerSweep.map(
+      (p) =>
+        `| ${peerLabel(p)} | ${p.settings} | ${f0(p.jobsPerSec)}${m.peers.some((b) => b.settings === p.settings && b.jobsPerSec === p.jobsPerSec) ? " (best)" : ""} | ${f2(p.queriesPerJob)} | ${p.writes ? f2(p.writes.indexEntries) : "n/a"} |`,
+    ),
+    "",
+  ];
+}
+
 export interface Bar {
   label: string;
   value: number;
@@ -56,7 +115,7 @@ export function bars(m: Measurements): Bar[] {
       value: t.stepsPerSec,
     })),
     ...m.peers.map((p) => ({
-      label: `${p.name}${p.settings.startsWith("localQueue") ? " (local queue)" : p.name === "pg-boss" ? "" : " (defaults)"}`,
+      label: peerLabel(p),
       value: p.jobsPerSec,
     })),
   ];
@@ -103,14 +162,14 @@ export interface Target {
 export function targets(m: Measurements): Target[] {
   const pgT = m.throughput.find((t) => t.kind === "postgres" && t.mode === "queued");
   const sqliteT = m.throughput.find((t) => t.kind === "sqlite" && t.mode === "queued");
-  const gLocal = m.peers.find((p) => p.settings.startsWith("localQueue"));
-  const boss = m.peers.find((p) => p.name === "pg-boss");
+  const gLocal = m.peers.find((p) => variantOf(p) === "local-queue");
+  const boss = m.peers.find((p) => variantOf(p) === "pg-boss");
   const empty = m.scale.find((s) => s.historySteps === 0);
   const deepest = [...m.scale].sort((a, b) => b.historySteps - a.historySteps)[0];
   const out: Target[] = [];
   if (pgT && gLocal)
     out.push({
-      target: "PostgreSQL step throughput ≥ graphile-worker with its local queue",
+      target: "PostgreSQL step throughput ≥ graphile-worker with its local queue (fastest setting measured)",
       measured: `${f0(pgT.stepsPerSec)} vs ${f0(gLocal.jobsPerSec)} jobs/s (${f2(pgT.stepsPerSec / gLocal.jobsPerSec)}×)`,
       met: pgT.stepsPerSec >= gLocal.jobsPerSec,
     });
@@ -153,13 +212,7 @@ export function benchmarksMarkdown(m: Measurements, notes: { timeGoes: string[];
   const mc = m.machine;
   const pgT = m.throughput.find((t) => t.kind === "postgres" && t.mode === "queued");
   const pgLive = m.throughput.find((t) => t.kind === "postgres" && t.mode === "live");
-  const vs = (x: number) =>
-    m.peers
-      .map(
-        (p) =>
-          `${f2(x / p.jobsPerSec)}× ${p.name}${p.settings.startsWith("localQueue") ? " (local queue)" : p.name === "pg-boss" ? "" : " (defaults)"}`,
-      )
-      .join(", ");
+  const vs = (x: number) => m.peers.map((p) => `${f2(x / p.jobsPerSec)}× ${peerLabel(p)}`).join(", ");
   const L = m.latency;
   const wide = savedWideMarkdown();
   return [
@@ -231,8 +284,10 @@ export function benchmarksMarkdown(m: Measurements, notes: { timeGoes: string[];
     "",
     "Statements are counted by wrapping `pg.Client#query` in the benchmark process only (src/ is unchanged); the peers run in the same process, so their counts come from the same wrapper.",
     "",
+    ...sweepSection(m),
     "![Throughput](benchmarks.svg)",
     "",
+    ...writesSection(m),
     "## Latency (PostgreSQL, idle worker)",
     "",
     `One run at a time, ${L.finalize.n} runs each; t0 just before the submit call, the end read from the database (millisecond precision, same host clock). p50 / p95 / p99 in ms:`,

@@ -20,10 +20,11 @@ import {
 } from "./bench-env.js";
 import { databaseFloor } from "./floor.js";
 import { runLatency } from "./latency.js";
-import { graphilePickup, graphileThroughput, pgBossThroughput } from "./peers.js";
+import { bestPeers, graphilePickup, runPeerSweep } from "./peers.js";
 import { benchmarksMarkdown, benchmarksSvg, f0, type Machine, type Measurements } from "./report.js";
 import { memoryWithQueue, type ScalePoint, throughputWithHistory } from "./scale.js";
 import { stepThroughput, type ThroughputResult } from "./throughput.js";
+import { walInspectable } from "./writes.js";
 
 const quick = process.argv.includes("--quick");
 const LAST_RUN = new URL(
@@ -81,9 +82,14 @@ async function throughputOn(kind: "postgres" | "sqlite", mode: "queued" | "live"
       agents: 10,
       concurrency: CONCURRENCY,
       prefix: "tp",
+      ...(kind === "postgres" && mode === "queued" ? { writesSchema: bench.where } : {}),
     });
+    const w = r.writes;
     log(
-      `[${kind} ${mode}] ${r.steps} steps in ${r.seconds.toFixed(1)} s: ${Math.round(r.stepsPerSec)} steps/s, ${r.queriesPerStep.toFixed(2)} statements/step`,
+      `[${kind} ${mode}] ${r.steps} steps in ${r.seconds.toFixed(1)} s: ${Math.round(r.stepsPerSec)} steps/s, ${r.queriesPerStep.toFixed(2)} statements/step` +
+        (w
+          ? `; per step ${w.inserted} inserted, ${w.updated} updated (${w.hot} HOT), ${w.deleted} deleted heap tuples, ${w.locked} row locks, ${w.indexEntries} index entries, ${w.walBytes} WAL bytes`
+          : ""),
     );
     return r;
   } finally {
@@ -105,7 +111,7 @@ function timeGoes(m: Omit<Measurements, "machine"> & { machine: Machine }): stri
   const out: string[] = [];
   if (pg) {
     out.push(
-      `Round trips: the worker sends ${pg.queriesPerStep.toFixed(2)} statements per completed step on PostgreSQL (${pg.txControlPerStep.toFixed(2)} of them BEGIN/COMMIT), against ${m.peers.map((p) => `${p.queriesPerJob.toFixed(2)} for ${p.name}${p.settings.startsWith("localQueue") ? " with its local queue" : ""}`).join(", ")}. Completions are group-committed: results that arrive while a commit is in flight are recorded together by the next transaction (attempts closed, steps written and events appended by one statement each, each run settled once), and statements are named prepared statements, planned once per connection. A kickoff is ${pg.kickoffStatementsPerRun} round trips (one transaction per run); in the live mode they share the server with the worker${live ? ` (${f0(live.stepsPerSec)} steps/s live against ${f0(pg.stepsPerSec)} pre-enqueued)` : ""}.`,
+      `Round trips: the worker sends ${pg.queriesPerStep.toFixed(2)} statements per completed step on PostgreSQL (${pg.txControlPerStep.toFixed(2)} of them BEGIN/COMMIT), against ${m.peers.map((p) => `${p.queriesPerJob.toFixed(2)} for ${p.name}${p.variant === "local-queue" ? " with its local queue" : ""}`).join(", ")}. Completions are group-committed: results that arrive while a commit is in flight are recorded together by the next transaction (attempts closed, steps written and events appended by one statement each, each run settled once), and statements are named prepared statements, planned once per connection. A kickoff is ${pg.kickoffStatementsPerRun} round trips (one transaction per run); in the live mode they share the server with the worker${live ? ` (${f0(live.stepsPerSec)} steps/s live against ${f0(pg.stepsPerSec)} pre-enqueued)` : ""}.`,
       `A step still writes more than a job of the peers: its step row twice (claim and outcome, each a non-HOT update because the status moves between partial indexes), an attempt row (insert and update), two event rows, and its run row is updated for the start, each event_seq bump and the finalization.`,
       `Claims: p50 ${pg.claim.p50.toFixed(1)} ms, p95 ${pg.claim.p95.toFixed(1)} ms over ${pg.claims} claim statements (${(pg.steps / Math.max(1, pg.claims)).toFixed(1)} steps per claim): the loop claims up to its free slots in one statement, so claims are few and large; they are not where the time goes.`,
       `Server side (pg_stat_activity sampled every 100 ms, active backends of this database, bench sampler excluded): ${Object.entries(
@@ -158,6 +164,10 @@ async function main(): Promise<void> {
     `bench (${quick ? "quick" : "full"}): ${mc.cpus} × ${mc.cpuModel}, ${mc.node}, ${mc.postgres}, load ${mc.loadStart.map((l) => l.toFixed(2)).join(" ")}`,
   );
   await dropAllBenchSchemas();
+  if (!(await walInspectable()))
+    log(
+      "pg_walinspect is not available (PostgreSQL 15+ and a superuser are needed): write counts are left out",
+    );
   try {
     if (only) {
       await onlyParts(only);
@@ -170,17 +180,8 @@ async function main(): Promise<void> {
 
     const throughput = await allThroughput();
 
-    const peers = [];
-    for (const mode of ["default", "local-queue"] as const) {
-      const p = await graphileThroughput(mode, JOBS, CONCURRENCY);
-      log(
-        `[graphile-worker ${mode}] ${p.jobs} jobs in ${p.seconds.toFixed(1)} s: ${Math.round(p.jobsPerSec)} jobs/s`,
-      );
-      peers.push(p);
-    }
-    const boss = await pgBossThroughput(JOBS, CONCURRENCY);
-    log(`[pg-boss] ${boss.jobs} jobs in ${boss.seconds.toFixed(1)} s: ${Math.round(boss.jobsPerSec)} jobs/s`);
-    peers.push(boss);
+    const peerRuns = await runPeerSweep(JOBS, CONCURRENCY, quick, log);
+    const peers = bestPeers(peerRuns);
 
     const latStore = await freshBenchStore("postgres", "latency");
     const latency = await runLatency(latStore.store, LATENCY_RUNS).finally(() => latStore.close());
@@ -223,6 +224,7 @@ async function main(): Promise<void> {
       floor,
       throughput,
       peers,
+      peerSweep: peerRuns,
       latency,
       graphilePickup: gPickup,
       scale,
@@ -260,11 +262,8 @@ async function onlyParts(parts: Set<string>): Promise<void> {
     }
   }
   if (parts.has("peers")) {
-    for (const mode of ["default", "local-queue"] as const) {
-      const p = await graphileThroughput(mode, JOBS, CONCURRENCY);
-      log(`[graphile-worker ${mode}] ${Math.round(p.jobsPerSec)} jobs/s`);
-    }
-    log(`[pg-boss] ${Math.round((await pgBossThroughput(JOBS, CONCURRENCY)).jobsPerSec)} jobs/s`);
+    for (const p of bestPeers(await runPeerSweep(JOBS, CONCURRENCY, quick, log)))
+      log(`[best ${p.variant}] ${p.settings}: ${Math.round(p.jobsPerSec)} jobs/s`);
   }
   if (parts.has("latency")) {
     const latStore = await freshBenchStore("postgres", "latency");

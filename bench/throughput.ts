@@ -23,6 +23,7 @@ import {
   timeStatement,
   withAdmin,
 } from "./bench-env.js";
+import { currentLsn, type WriteCounts, writesOrNull } from "./writes.js";
 
 /**
  * Samples what the benchmark's active backends (its application_name; other users of a shared server are left
@@ -106,6 +107,8 @@ export interface ThroughputResult {
   finalized: number;
   /** PostgreSQL only: what active backends waited on during the run (share of samples). */
   serverWaits: Record<string, number>;
+  /** PostgreSQL only: what the worker wrote per step (WAL of the schema), null when not measured. */
+  writes?: WriteCounts | null;
 }
 
 export interface ThroughputOptions {
@@ -114,6 +117,8 @@ export interface ThroughputOptions {
   agents: number;
   concurrency: number;
   prefix: string;
+  /** PostgreSQL: the store's schema, to count what the worker writes (bench/writes.ts). */
+  writesSchema?: string;
 }
 
 /** Polls until no step is queued or leased; returns how many polls (statements) it sent. */
@@ -161,6 +166,7 @@ export async function stepThroughput(
     kickoffSeconds = (Date.now() - k0) / 1000;
   }
   const claimTimer = timeStatement(CLAIM_STEPS);
+  const walFrom = opts.writesSchema ? await currentLsn().catch(() => null) : null;
   resetQueryCounts();
   let t0 = Date.now();
   const { worker, done } = startWorker(store, { concurrency: opts.concurrency });
@@ -180,6 +186,7 @@ export async function stepThroughput(
   worker.stop();
   await done;
   const steps = opts.runs * opts.agents;
+  const writes = opts.writesSchema ? await writesOrNull(opts.writesSchema, walFrom, steps) : null;
   const seconds = (at - t0) / 1000;
   return {
     kind,
@@ -196,5 +203,6 @@ export async function stepThroughput(
     claims: claimTimer.samples.length,
     finalized,
     serverWaits,
+    writes,
   };
 }
