@@ -5,6 +5,7 @@ import { spawn } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 import type { JsonObject, JsonValue } from "../spec/types.js";
+import { ERROR_TEXT_LIMIT_BYTES } from "../util/text.js";
 import {
   checkOutputLimits,
   commonConfigProblems,
@@ -16,7 +17,6 @@ import {
 import { combineSignals } from "./signals.js";
 import {
   type AttemptContext,
-  ERROR_TEXT_LIMIT_BYTES,
   type ExecuteRequest,
   type ExecutionOutcome,
   type Executor,

@@ -2,9 +2,9 @@
 // report the same codes and the same wording for the same problem.
 import type { JsonObject, JsonValue } from "../spec/types.js";
 import { MAX_OUTPUT_DEPTH, mapStrings, responseTooDeepAt, someString } from "../util/json.js";
+import { cutText } from "../util/text.js";
 import {
   type AttemptErrorCode,
-  ERROR_TEXT_LIMIT_BYTES,
   type ExecutionOutcome,
   MAX_DIGEST_CHARS,
   MAX_EVIDENCE_DIGESTS,
@@ -24,7 +24,7 @@ export function failure(
   error: string,
   extra: { retry_after_ms?: number; details?: JsonValue } = {},
 ): AttemptFailure {
-  return { ok: false, code, retryable, error: cutErrorText(error), ...extra };
+  return { ok: false, code, retryable, error: cutText(error), ...extra };
 }
 
 function withSource(message: string, source: string | undefined): string {
@@ -118,7 +118,7 @@ export async function readBodyPrefix(response: Response, maxBytes: number): Prom
     // A body that breaks mid-way still has a useful start; the status already says what went wrong.
   }
   const text = Buffer.concat(chunks, total).toString("utf8").trim();
-  return truncated || Buffer.byteLength(text) > maxBytes ? cutErrorText(text, maxBytes) : text;
+  return truncated || Buffer.byteLength(text) > maxBytes ? cutText(text, maxBytes) : text;
 }
 
 export function isPlainObject(value: unknown): value is JsonObject {
@@ -204,19 +204,6 @@ export function checkOutputLimits(response: JsonObject, source?: string): Attemp
   }
   if (bytes > OUTPUT_LIMIT_BYTES) return outputTooLarge(bytes, source);
   return checkEvidenceLimits(response, source);
-}
-
-/** Cuts to at most `maxBytes` of UTF-8 (ellipsis included) without splitting a character. */
-export function cutErrorText(text: string, maxBytes = ERROR_TEXT_LIMIT_BYTES): string {
-  const bytes = Buffer.from(text, "utf8");
-  if (bytes.length <= maxBytes) return text;
-  const ellipsis = "…";
-  const room = maxBytes - Buffer.byteLength(ellipsis);
-  if (room <= 0) return "";
-  let end = room;
-  // Continuation bytes look like 10xxxxxx: step back to the first byte of the character that does not fit.
-  while (end > 0 && ((bytes[end] ?? 0) & 0xc0) === 0x80) end--;
-  return bytes.subarray(0, end).toString("utf8") + ellipsis;
 }
 
 /** Shorter secrets are not searched for: "***" for every "ab" would mangle a message more than it protects. */

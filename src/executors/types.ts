@@ -99,4 +99,3 @@ export interface ExecutorConfigRecord {
 export const OUTPUT_LIMIT_BYTES = 1024 * 1024;
 export const MAX_EVIDENCE_DIGESTS = 64;
 export const MAX_DIGEST_CHARS = 512;
-export const ERROR_TEXT_LIMIT_BYTES = 8 * 1024;
