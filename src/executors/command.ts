@@ -5,6 +5,7 @@ import { spawn } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 import type { JsonObject, JsonValue } from "../spec/types.js";
+import { combineSignals } from "../util/signals.js";
 import { ERROR_TEXT_LIMIT_BYTES } from "../util/text.js";
 import {
   checkOutputLimits,
@@ -14,7 +15,6 @@ import {
   outputTooLarge,
   parseJsonObject,
 } from "./limits.js";
-import { combineSignals } from "./signals.js";
 import {
   type AttemptContext,
   type ExecuteRequest,

@@ -2,19 +2,19 @@
 // (cached), one POST /execute and, for executors registered with verify, one POST /verify. Never retries:
 // every failure becomes an outcome and the kernel decides (SPEC §8.4).
 import type { JsonObject } from "../spec/types.js";
+import { isPlainObject } from "../util/json.js";
+import { combineSignals, raceAbort } from "../util/signals.js";
 import {
   type AttemptFailure,
   checkOutputLimits,
   classifyFetchError,
   failure,
   httpStatusFailure,
-  isPlainObject,
   parseJsonObject,
   readBodyCapped,
   redactOutcome,
   redactSecret,
 } from "./limits.js";
-import { combineSignals, raceAbort } from "./signals.js";
 import type { AttemptContext, ExecuteRequest, ExecutionOutcome, Executor, ExecutorCheck } from "./types.js";
 
 export interface HttpExecutorConfig {

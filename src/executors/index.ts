@@ -9,6 +9,5 @@ export * from "./registry.js";
 export * from "./request.js";
 export * from "./run-attempt.js";
 export * from "./secrets.js";
-export * from "./signals.js";
 export * from "./sim.js";
 export * from "./types.js";

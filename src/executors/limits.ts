@@ -1,7 +1,7 @@
 // Limits and error classification shared by every executor kind (SPEC §8.4), so http, openai and command
 // report the same codes and the same wording for the same problem.
 import type { JsonObject, JsonValue } from "../spec/types.js";
-import { MAX_OUTPUT_DEPTH, mapStrings, responseTooDeepAt, someString } from "../util/json.js";
+import { isPlainObject, MAX_OUTPUT_DEPTH, mapStrings, responseTooDeepAt, someString } from "../util/json.js";
 import { cutText } from "../util/text.js";
 import {
   type AttemptErrorCode,
@@ -119,10 +119,6 @@ export async function readBodyPrefix(response: Response, maxBytes: number): Prom
   }
   const text = Buffer.concat(chunks, total).toString("utf8").trim();
   return truncated || Buffer.byteLength(text) > maxBytes ? cutText(text, maxBytes) : text;
-}
-
-export function isPlainObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 export type JsonObjectResult = { ok: true; value: JsonObject } | { ok: false; failure: AttemptFailure };

@@ -2,13 +2,14 @@
 // server (OpenAI, vLLM, Ollama, llama.cpp…). Status handling is the http executor's rule (limits.ts); the API
 // key is read from the named env var at call time and never leaves the request header.
 import type { JsonObject, JsonValue } from "../spec/types.js";
+import { isPlainObject } from "../util/json.js";
+import { combineSignals } from "../util/signals.js";
 import {
   classifyFetchError,
   commonConfigProblems,
   ENV_VAR_NAME,
   failure,
   httpStatusFailure,
-  isPlainObject,
   parseJsonObject,
   readBodyCapped,
   readBodyPrefix,
@@ -16,7 +17,6 @@ import {
   redactSecret,
 } from "./limits.js";
 import { buildChatMessages, decisionOptions, parseModelOutput } from "./llm-prompt.js";
-import { combineSignals } from "./signals.js";
 import type { AttemptContext, ExecuteRequest, ExecutionOutcome, Executor, ExecutorCheck } from "./types.js";
 
 export interface OpenAIExecutorConfig {

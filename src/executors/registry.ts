@@ -1,8 +1,9 @@
 // From a stored registry entry to a live Executor, and the checks `executors add` runs before storing one.
 import type { JsonObject, JsonValue } from "../spec/types.js";
+import { isPlainObject } from "../util/json.js";
 import { CommandExecutor, type CommandExecutorConfig, validateCommandConfig } from "./command.js";
 import { HttpExecutor, type HttpExecutorConfig } from "./http.js";
-import { commonConfigProblems, ENV_VAR_NAME, isPlainObject, MAX_EXECUTOR_TIMEOUT_MS } from "./limits.js";
+import { commonConfigProblems, ENV_VAR_NAME, MAX_EXECUTOR_TIMEOUT_MS } from "./limits.js";
 import { OpenAIExecutor, type OpenAIExecutorConfig, validateOpenAIConfig } from "./openai.js";
 import { kernelSecretProblem, secretEnvRefs } from "./secrets.js";
 import { SimExecutor, validateSimOptions } from "./sim.js";

@@ -2,8 +2,9 @@
 // a test or a benchmark replays exactly, and a retry (new attempt_seq) draws afresh.
 import { createHash } from "node:crypto";
 import type { JsonObject, JsonValue } from "../spec/types.js";
-import { failure, isPlainObject } from "./limits.js";
-import { abortableSleep } from "./signals.js";
+import { isPlainObject } from "../util/json.js";
+import { abortableSleep } from "../util/signals.js";
+import { failure } from "./limits.js";
 import type { AttemptContext, ExecuteRequest, ExecutionOutcome, Executor, ExecutorCheck } from "./types.js";
 
 export interface SimOptions {
