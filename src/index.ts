@@ -59,6 +59,13 @@ export {
   type StoreConfig,
 } from "./store/index.js";
 export type * from "./store/run-port.js";
+export {
+  type AttemptErrorCode,
+  ERROR_CODES,
+  EXECUTOR_KINDS,
+  type ExecutionOutcome,
+  type ExecutorKind,
+} from "./vocab.js";
 export type { WorkerOptions, WorkerOptionsInput } from "./worker/options.js";
 export { Worker, type WorkerStore } from "./worker/worker.js";
 

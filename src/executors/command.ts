@@ -7,6 +7,7 @@ import { delimiter, join } from "node:path";
 import type { JsonObject, JsonValue } from "../spec/types.js";
 import { combineSignals } from "../util/signals.js";
 import { ERROR_TEXT_LIMIT_BYTES } from "../util/text.js";
+import type { ExecutionOutcome } from "../vocab.js";
 import {
   checkOutputLimits,
   commonConfigProblems,
@@ -18,7 +19,6 @@ import {
 import {
   type AttemptContext,
   type ExecuteRequest,
-  type ExecutionOutcome,
   type Executor,
   type ExecutorCheck,
   OUTPUT_LIMIT_BYTES,

@@ -4,6 +4,7 @@
 import type { JsonObject } from "../spec/types.js";
 import { isPlainObject } from "../util/json.js";
 import { combineSignals, raceAbort } from "../util/signals.js";
+import type { ExecutionOutcome } from "../vocab.js";
 import {
   type AttemptFailure,
   checkOutputLimits,
@@ -15,7 +16,7 @@ import {
   redactOutcome,
   redactSecret,
 } from "./limits.js";
-import type { AttemptContext, ExecuteRequest, ExecutionOutcome, Executor, ExecutorCheck } from "./types.js";
+import type { AttemptContext, ExecuteRequest, Executor, ExecutorCheck } from "./types.js";
 
 export interface HttpExecutorConfig {
   url: string;

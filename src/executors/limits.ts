@@ -3,13 +3,8 @@
 import type { JsonObject, JsonValue } from "../spec/types.js";
 import { isPlainObject, MAX_OUTPUT_DEPTH, mapStrings, responseTooDeepAt, someString } from "../util/json.js";
 import { cutText } from "../util/text.js";
-import {
-  type AttemptErrorCode,
-  type ExecutionOutcome,
-  MAX_DIGEST_CHARS,
-  MAX_EVIDENCE_DIGESTS,
-  OUTPUT_LIMIT_BYTES,
-} from "./types.js";
+import type { AttemptErrorCode, ExecutionOutcome } from "../vocab.js";
+import { MAX_DIGEST_CHARS, MAX_EVIDENCE_DIGESTS, OUTPUT_LIMIT_BYTES } from "./types.js";
 
 export type AttemptFailure = Extract<ExecutionOutcome, { ok: false }>;
 

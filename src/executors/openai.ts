@@ -4,6 +4,7 @@
 import type { JsonObject, JsonValue } from "../spec/types.js";
 import { isPlainObject } from "../util/json.js";
 import { combineSignals } from "../util/signals.js";
+import type { ExecutionOutcome } from "../vocab.js";
 import {
   classifyFetchError,
   commonConfigProblems,
@@ -17,7 +18,7 @@ import {
   redactSecret,
 } from "./limits.js";
 import { buildChatMessages, decisionOptions, parseModelOutput } from "./llm-prompt.js";
-import type { AttemptContext, ExecuteRequest, ExecutionOutcome, Executor, ExecutorCheck } from "./types.js";
+import type { AttemptContext, ExecuteRequest, Executor, ExecutorCheck } from "./types.js";
 
 export interface OpenAIExecutorConfig {
   model: string;

@@ -1,8 +1,9 @@
 // Runs one attempt under its deadline and the caller's cancel signal. This is the only place that tells a
 // timeout from a cancel: executors just see one aborted signal (SPEC §8.4, DESIGN §2).
 import { cutText } from "../util/text.js";
+import type { ExecutionOutcome } from "../vocab.js";
 import { checkOutputLimits, failure } from "./limits.js";
-import type { AttemptContext, ExecuteRequest, ExecutionOutcome, Executor } from "./types.js";
+import type { AttemptContext, ExecuteRequest, Executor } from "./types.js";
 
 export type AttemptResult = ExecutionOutcome | { cancelled: true };
 

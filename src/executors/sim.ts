@@ -4,8 +4,9 @@ import { createHash } from "node:crypto";
 import type { JsonObject, JsonValue } from "../spec/types.js";
 import { isPlainObject } from "../util/json.js";
 import { abortableSleep } from "../util/signals.js";
+import type { ExecutionOutcome } from "../vocab.js";
 import { failure } from "./limits.js";
-import type { AttemptContext, ExecuteRequest, ExecutionOutcome, Executor, ExecutorCheck } from "./types.js";
+import type { AttemptContext, ExecuteRequest, Executor, ExecutorCheck } from "./types.js";
 
 export interface SimOptions {
   accuracy: number;

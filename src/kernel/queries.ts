@@ -2,7 +2,7 @@
 import { WattswarmError } from "../errors.js";
 import type { JsonObject } from "../spec/types.js";
 import type { EventRecord, RunRecord, RunStore } from "../store/run-port.js";
-import type { RunStatus } from "../store/types.js";
+import type { RunStatus } from "../vocab.js";
 import { countsFrom, provisionalResult, type RunView, runView } from "./result.js";
 
 async function existingRun(store: RunStore, runId: string): Promise<RunRecord> {

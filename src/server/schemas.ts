@@ -1,7 +1,7 @@
 // The zod schemas of the API's requests (validated by route.ts) and of its main responses (documented by
 // openapi.ts). Query values arrive as strings; z.coerce turns them into the numbers the kernel takes.
 import { z } from "zod";
-import { RUN_STATUSES } from "../store/types.js";
+import { RUN_STATUSES } from "../vocab.js";
 
 const ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const id = (what: string) =>

@@ -7,7 +7,6 @@
 import { isDbUnavailable } from "../errors.js";
 import { buildExecuteRequest } from "../executors/request.js";
 import { runAttempt } from "../executors/run-attempt.js";
-import type { ExecutionOutcome } from "../executors/types.js";
 import {
   type AttemptLease,
   finishAttempts,
@@ -20,6 +19,7 @@ import type { Store } from "../store/port.js";
 import type { ClaimedStep, NudgeFilter, RunStore } from "../store/run-port.js";
 import { type Logger, silentLogger } from "../util/log.js";
 import { abortableSleep, sleep } from "../util/signals.js";
+import type { ExecutionOutcome } from "../vocab.js";
 import { CompletionBatcher } from "./completions.js";
 import { ExecutorCache, type Loaded } from "./executor-cache.js";
 import type { WorkerOptions } from "./options.js";

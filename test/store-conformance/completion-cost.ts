@@ -5,7 +5,7 @@
 import { expect, it } from "vitest";
 import { cancelRun, finishAttempt, retryRun, submitRun } from "../../src/kernel/index.js";
 import type { RunTx } from "../../src/store/run-port.js";
-import { ACTIVE_STEP_STATUSES } from "../../src/store/types.js";
+import { ACTIVE_STEP_STATUSES } from "../../src/vocab.js";
 import {
   type ConformanceStore,
   claimRun,

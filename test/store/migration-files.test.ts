@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { MIGRATIONS as PG_MIGRATIONS } from "../../src/store/postgres/migrations/index.js";
 import { MIGRATIONS as SQLITE_MIGRATIONS } from "../../src/store/sqlite/migrations/index.js";
-import { ATTEMPT_STATUSES, EXECUTOR_KINDS, RUN_STATUSES, STEP_STATUSES } from "../../src/store/types.js";
+import { ATTEMPT_STATUSES, EXECUTOR_KINDS, RUN_STATUSES, STEP_STATUSES } from "../../src/vocab.js";
 import { DIALECTS, migrationsDir, readSqlFiles, renderIndex } from "./migration-embed.js";
 
 const UPDATE = process.env.WATTSWARM_UPDATE_MIGRATIONS === "1";

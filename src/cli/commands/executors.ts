@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import { WattswarmError } from "../../errors.js";
 import { createExecutor, validateExecutorConfig } from "../../executors/registry.js";
 import type { JsonObject } from "../../spec/types.js";
-import type { ExecutorKind } from "../../store/types.js";
+import type { ExecutorKind } from "../../vocab.js";
 import { withStore } from "../context.js";
 import { intOption, numberOption } from "../options.js";
 import { globalOptions, printJson } from "../output.js";

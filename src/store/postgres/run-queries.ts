@@ -1,4 +1,4 @@
-import { ACTIVE_STEP_STATUSES } from "../types.js";
+import { ACTIVE_STEP_STATUSES } from "../../vocab.js";
 
 // Named SQL of the run port (PostgreSQL). Every value is a parameter; the only text composed at run time is
 // the SET list of guarded updates, built from a fixed column whitelist (run-tx.ts), never from input.
