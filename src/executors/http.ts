@@ -5,17 +5,10 @@ import type { JsonObject } from "../spec/types.js";
 import { isPlainObject } from "../util/json.js";
 import { combineSignals, raceAbort } from "../util/signals.js";
 import type { ExecutionOutcome } from "../vocab.js";
-import {
-  type AttemptFailure,
-  checkOutputLimits,
-  classifyFetchError,
-  failure,
-  httpStatusFailure,
-  parseJsonObject,
-  readBodyCapped,
-  redactOutcome,
-  redactSecret,
-} from "./limits.js";
+import { type AttemptFailure, failure } from "./failures.js";
+import { classifyFetchError, httpStatusFailure, readBodyCapped } from "./http-response.js";
+import { checkOutputLimits, parseJsonObject } from "./output.js";
+import { redactOutcome, redactSecret } from "./redact.js";
 import type { AttemptContext, ExecuteRequest, Executor, ExecutorCheck } from "./types.js";
 
 export interface HttpExecutorConfig {

@@ -2,7 +2,8 @@
 // timeout from a cancel: executors just see one aborted signal (SPEC §8.4, DESIGN §2).
 import { cutText } from "../util/text.js";
 import type { ExecutionOutcome } from "../vocab.js";
-import { checkOutputLimits, failure } from "./limits.js";
+import { failure } from "./failures.js";
+import { checkOutputLimits } from "./output.js";
 import type { AttemptContext, ExecuteRequest, Executor } from "./types.js";
 
 export type AttemptResult = ExecutionOutcome | { cancelled: true };

@@ -5,7 +5,7 @@ import type { JsonObject, JsonValue } from "../spec/types.js";
 import { isPlainObject } from "../util/json.js";
 import { abortableSleep } from "../util/signals.js";
 import type { ExecutionOutcome } from "../vocab.js";
-import { failure } from "./limits.js";
+import { failure } from "./failures.js";
 import type { AttemptContext, ExecuteRequest, Executor, ExecutorCheck } from "./types.js";
 
 export interface SimOptions {

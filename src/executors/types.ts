@@ -58,7 +58,3 @@ export interface Executor {
 
 /** A registry entry as stored in the `executors` table (the store's ExecutorInput). Config holds env-var NAMES, never secrets. */
 export type ExecutorConfigRecord = ExecutorInput;
-
-export const OUTPUT_LIMIT_BYTES = 1024 * 1024;
-export const MAX_EVIDENCE_DIGESTS = 64;
-export const MAX_DIGEST_CHARS = 512;

@@ -2,7 +2,7 @@
 // into a server the kernel's http executor can call. node:http only: four routes need no framework.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { OUTPUT_LIMIT_BYTES } from "../executors/types.js";
+import { OUTPUT_LIMIT_BYTES } from "../executors/output.js";
 import type { JsonObject } from "../spec/types.js";
 import {
   bearerToken,

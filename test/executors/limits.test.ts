@@ -1,14 +1,12 @@
 import { describe, expect, it } from "vitest";
 import {
-  checkEvidenceLimits,
   classifyFetchError,
   classifyHttpStatus,
   MAX_RETRY_AFTER_MS,
-  outputTooLarge,
-  parseJsonObject,
   parseRetryAfter,
   readBodyCapped,
-} from "../../src/executors/limits.js";
+} from "../../src/executors/http-response.js";
+import { checkEvidenceLimits, outputTooLarge, parseJsonObject } from "../../src/executors/output.js";
 
 describe("parseRetryAfter", () => {
   const now = Date.UTC(2025, 0, 1, 12, 0, 0);
