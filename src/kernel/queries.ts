@@ -25,14 +25,8 @@ export async function getRunResult(store: RunStore, runId: string): Promise<Json
   return provisionalResult(run, countsFrom(counts.get(runId) ?? {}));
 }
 
-export interface EventView {
-  id: number;
-  run_id: string;
-  seq: number;
-  event_type: string;
-  payload: JsonObject;
-  created_at: string;
-}
+/** An event as the CLI and the API show it: the stored record's fields, and only those. */
+export type EventView = EventRecord;
 
 export function eventView(e: EventRecord): EventView {
   return {
