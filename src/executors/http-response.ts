@@ -1,5 +1,6 @@
 // Reading the answer of an http runtime or an OpenAI-compatible server: bodies under a byte cap, a non-2xx
 // status as a failure (SPEC §8.4: code, retryability, Retry-After, the body quoted), a failed fetch as TRANSPORT.
+import { errorMessage } from "../errors.js";
 import { cutText } from "../util/text.js";
 import type { AttemptErrorCode } from "../vocab.js";
 import { type AttemptFailure, failure, withSource } from "./failures.js";
@@ -136,7 +137,7 @@ function causeCode(err: unknown, depth = 0): string | undefined {
 
 function innermostMessage(err: unknown): string {
   let current: unknown = err;
-  let message = err instanceof Error ? err.message : String(err);
+  let message = errorMessage(err);
   for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
     if (current.message) message = current.message;
     current = current.cause;

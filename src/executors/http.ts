@@ -1,6 +1,7 @@
 // The client side of the HTTP runtime protocol (SPEC §8.2). One attempt = at most one /capabilities probe
 // (cached), one POST /execute and, for executors registered with verify, one POST /verify. Never retries:
 // every failure becomes an outcome and the kernel decides (SPEC §8.4).
+import { errorMessage } from "../errors.js";
 import type { JsonObject } from "../spec/types.js";
 import { isPlainObject } from "../util/json.js";
 import { combineSignals, raceAbort } from "../util/signals.js";
@@ -158,7 +159,7 @@ export class HttpExecutor implements Executor {
         else problems.push(fetched.failure.error);
       }
     } catch (err) {
-      problems.push(err instanceof Error ? err.message : String(err));
+      problems.push(errorMessage(err));
     } finally {
       call.dispose();
     }

@@ -1,5 +1,6 @@
 // What a successful attempt may return (SPEC §8.4): a JSON object, nested at most 64 levels, at most 1 MiB as
 // JSON, with at most 64 distinct evidence digests of at most 512 chars. The same rules for every executor kind.
+import { errorMessage } from "../errors.js";
 import type { JsonObject, JsonValue } from "../spec/types.js";
 import { isPlainObject, MAX_OUTPUT_DEPTH, responseTooDeepAt } from "../util/json.js";
 import { type AttemptFailure, failure, withSource } from "./failures.js";
@@ -41,7 +42,7 @@ export function parseJsonObject(text: string, source?: string): JsonObjectResult
   try {
     value = JSON.parse(text);
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = errorMessage(err);
     return { ok: false, failure: failure("BAD_OUTPUT", true, withSource(`not JSON: ${reason}`, source)) };
   }
   if (!isPlainObject(value)) {
@@ -108,7 +109,7 @@ export function checkOutputLimits(response: JsonObject, source?: string): Attemp
   try {
     bytes = Buffer.byteLength(JSON.stringify(response) ?? "", "utf8");
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = errorMessage(err);
     return failure("BAD_OUTPUT", false, withSource(`BAD_OUTPUT: not JSON: ${reason}`, source));
   }
   if (bytes > OUTPUT_LIMIT_BYTES) return outputTooLarge(bytes, source);

@@ -3,6 +3,7 @@
 // then the cross-field rules zod cannot see. It never throws: any surprise becomes an issue.
 
 import type { ValidationIssue } from "../errors.js";
+import { errorMessage } from "../errors.js";
 import { isPlainRecord } from "../util/json.js";
 import { formatPath, fromZodIssue, show, sortByDocumentOrder, typeName } from "./issues.js";
 import { checkJsonLimits, describeJsonError, formatBytes, jsonCopy, utf8Length } from "./limits.js";
@@ -42,7 +43,7 @@ export function validateRunSpec(input: unknown, opts: ValidateOptions = {}): Val
   try {
     return validate(input, opts);
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = errorMessage(err);
     return { ok: false, issues: [{ path: "", message: `the run spec could not be validated: ${reason}` }] };
   }
 }
@@ -302,7 +303,7 @@ export function parseRunSpecText(text: string, source: string, opts: ValidateOpt
     }
     return validateRunSpec(value, opts);
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = errorMessage(err);
     return fail([{ path: "", message: `${source}: could not be read as a run spec: ${reason}` }]);
   }
 }
