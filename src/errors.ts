@@ -51,3 +51,8 @@ export function isWattswarmError(err: unknown): err is WattswarmError {
 export function isDbUnavailable(err: unknown): boolean {
   return (err as { code?: unknown } | null)?.code === "DB_UNAVAILABLE";
 }
+
+/** The message of a thrown value: an Error's `message`, anything else as text. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -26,7 +26,36 @@ export type {
 } from "./aggregation/types.js";
 export { type ErrorCode, EXIT_CODES, isWattswarmError, WattswarmError } from "./errors.js";
 export * from "./executors/index.js";
-export * from "./kernel/index.js";
+export {
+  cancelRun,
+  type EventView,
+  type FeedbackOutcome,
+  type FollowEventsOptions,
+  type FollowRunOptions,
+  followEvents,
+  followRun,
+  getRunResult,
+  getRunView,
+  kickoffRun,
+  listReputation,
+  listRunEvents,
+  listRunViews,
+  type ReaggregateOptions,
+  type ReputationView,
+  RUN_TRANSITIONS,
+  type RunTransition,
+  type RunView,
+  reaggregateRun,
+  recordFeedback,
+  replayRun,
+  retryRun,
+  STEP_TRANSITIONS,
+  type StepCounts,
+  type StepTransition,
+  type SubmitOutcome,
+  showReputation,
+  submitRun,
+} from "./kernel/index.js";
 export {
   type Capabilities,
   createRuntime,
@@ -59,6 +88,20 @@ export {
   type StoreConfig,
 } from "./store/index.js";
 export type * from "./store/run-port.js";
+export {
+  ATTEMPT_STATUSES,
+  type AttemptErrorCode,
+  type AttemptStatus,
+  ERROR_CODES,
+  EXECUTOR_KINDS,
+  type ExecutionOutcome,
+  type ExecutorKind,
+  RUN_STATUSES,
+  type RunStatus,
+  STEP_STATUSES,
+  type StepStatus,
+  TERMINAL_RUN_STATUSES,
+} from "./vocab.js";
 export type { WorkerOptions, WorkerOptionsInput } from "./worker/options.js";
 export { Worker, type WorkerStore } from "./worker/worker.js";
 

@@ -1,6 +1,7 @@
 // decide(): a pure function from the run's stored state to a decision (SPEC §5). No I/O, clock or randomness:
 // the same input always yields the same output, which makes results reproducible and re-aggregation possible.
 import type { AggregationPolicy, RunSpec, VoteOn } from "../spec/types.js";
+import { isActiveStepStatus } from "../vocab.js";
 import {
   type BallotEntry,
   type Bucket,
@@ -16,21 +17,20 @@ import { type ChainContext, type ChainOutcome, runNullChain, runTieChain } from 
 import { type Counters, currentStarter, deriveCounters, reexploreAllowed } from "./counters.js";
 import { hasField } from "./normalize.js";
 import { conclusionsOf, confidenceBlock, failureSummary, finalAnswer, tallyOf, votesMap } from "./report.js";
-import {
-  ACTIVE_STEP_STATUSES,
-  type AggregationInput,
-  type AggregationResult,
-  type AggregationSignal,
-  type ChainName,
-  type Decision,
-  type EarlyStopCheck,
-  type NullKind,
-  type NullReason,
-  type OutcomeKind,
-  type ReexploreDirective,
-  type ReexploreReport,
-  type ResolutionPath,
-  type TraceEntry,
+import type {
+  AggregationInput,
+  AggregationResult,
+  AggregationSignal,
+  ChainName,
+  Decision,
+  EarlyStopCheck,
+  NullKind,
+  NullReason,
+  OutcomeKind,
+  ReexploreDirective,
+  ReexploreReport,
+  ResolutionPath,
+  TraceEntry,
 } from "./types.js";
 
 /** True when the policy weighs by reputation anywhere (the result then records the units used). */
@@ -286,7 +286,7 @@ export function checkEarlyStop(input: AggregationInput): EarlyStopCheck {
   let remaining = 0;
   let active = 0;
   for (const e of p.entries) {
-    if (!ACTIVE_STEP_STATUSES.includes(e.step.status)) continue;
+    if (!isActiveStepStatus(e.step.status)) continue;
     active += 1;
     remaining += maxVoteWeight(e.step.agent_id, e.agent, p.spec, input.reputation_units);
   }

@@ -1,11 +1,8 @@
 // Turning executor output into ballots, confidences and evidence (SPEC §5.1).
 
 import type { ConfidenceWeightedConfig, JsonObject, JsonValue, VoteOn } from "../spec/types.js";
+import { isPlainObject } from "../util/json.js";
 import { compareUtf8 } from "./stochastic.js";
-
-function isPlainObject(v: unknown): v is JsonObject {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /**
  * Keys in code-point order, no spaces: the same value always gives the same text. Iterative, so that no

@@ -1,17 +1,6 @@
 // Plain data in, plain data out: the aggregation engine's contract (SPEC §5, §6).
 import type { JsonObject, JsonValue, RunSpec, VoteOn } from "../spec/types.js";
-
-export const STEP_STATUSES = [
-  "CREATED",
-  "QUEUED",
-  "LEASED",
-  "SUCCEEDED",
-  "FAILED",
-  "RETRY_WAIT",
-  "CANCELLED",
-] as const;
-export type StepStatus = (typeof STEP_STATUSES)[number];
-export const ACTIVE_STEP_STATUSES: readonly StepStatus[] = ["CREATED", "QUEUED", "LEASED", "RETRY_WAIT"];
+import type { StepStatus } from "../vocab.js";
 
 /** One step of the run as aggregation sees it: its latest attempt in the current round. */
 export interface StepState {

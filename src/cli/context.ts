@@ -8,6 +8,7 @@ import {
   type StoreFlags,
 } from "../store/config.js";
 import { loadStore } from "../store/open.js";
+import { sleep } from "../util/signals.js";
 import type { WorkerStore } from "../worker/worker.js";
 
 let storeFlags: StoreFlags = {};
@@ -30,8 +31,6 @@ export interface WithStoreOptions {
    */
   waitForStoreMs?: number;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function migrateWhenAvailable(store: WorkerStore, waitMs: number): Promise<void> {
   const giveUpAt = Date.now() + waitMs;

@@ -1,6 +1,6 @@
 // Option value parsers shared by the command groups; a bad value is a usage error (exit 2).
 import { InvalidArgumentError } from "commander";
-import { RUN_STATUSES, type RunStatus } from "../store/types.js";
+import { RUN_STATUSES, type RunStatus } from "../vocab.js";
 
 export function intOption(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
   return (value: string) => {

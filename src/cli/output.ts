@@ -2,7 +2,7 @@
 // an error becomes `error: <message>` plus an exit code, never a stack trace unless --debug is given.
 
 import type { Command } from "commander";
-import { EXIT_CODES, isWattswarmError } from "../errors.js";
+import { EXIT_CODES, errorMessage, isWattswarmError } from "../errors.js";
 
 /** Options every command accepts, declared on the program. Groups may add their own next to these. */
 export interface GlobalOptions {
@@ -35,7 +35,7 @@ export function reportError(err: unknown, opts: GlobalOptions = {}): number {
     for (const issue of err.details ?? [])
       lines.push(`  - ${issue.path === "" ? issue.message : `${issue.path}: ${issue.message}`}`);
   } else {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     lines.push(`error: ${message.split("\n")[0] ?? message}`);
   }
   if (opts.debug === true && err instanceof Error && err.stack) lines.push(err.stack);

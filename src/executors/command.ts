@@ -5,24 +5,13 @@ import { spawn } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 import type { JsonObject, JsonValue } from "../spec/types.js";
-import {
-  checkOutputLimits,
-  commonConfigProblems,
-  ENV_VAR_NAME,
-  failure,
-  outputTooLarge,
-  parseJsonObject,
-} from "./limits.js";
-import { combineSignals } from "./signals.js";
-import {
-  type AttemptContext,
-  ERROR_TEXT_LIMIT_BYTES,
-  type ExecuteRequest,
-  type ExecutionOutcome,
-  type Executor,
-  type ExecutorCheck,
-  OUTPUT_LIMIT_BYTES,
-} from "./types.js";
+import { combineSignals } from "../util/signals.js";
+import { ERROR_TEXT_LIMIT_BYTES } from "../util/text.js";
+import type { ExecutionOutcome } from "../vocab.js";
+import { commonConfigProblems, ENV_VAR_NAME } from "./config-checks.js";
+import { failure } from "./failures.js";
+import { checkOutputLimits, OUTPUT_LIMIT_BYTES, outputTooLarge, parseJsonObject } from "./output.js";
+import type { AttemptContext, ExecuteRequest, Executor, ExecutorCheck } from "./types.js";
 
 export interface CommandExecutorConfig {
   /** The program and its arguments; argv[0] is looked up on PATH, never run through a shell. */

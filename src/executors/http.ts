@@ -1,21 +1,16 @@
 // The client side of the HTTP runtime protocol (SPEC §8.2). One attempt = at most one /capabilities probe
 // (cached), one POST /execute and, for executors registered with verify, one POST /verify. Never retries:
 // every failure becomes an outcome and the kernel decides (SPEC §8.4).
+import { errorMessage } from "../errors.js";
 import type { JsonObject } from "../spec/types.js";
-import {
-  type AttemptFailure,
-  checkOutputLimits,
-  classifyFetchError,
-  failure,
-  httpStatusFailure,
-  isPlainObject,
-  parseJsonObject,
-  readBodyCapped,
-  redactOutcome,
-  redactSecret,
-} from "./limits.js";
-import { combineSignals, raceAbort } from "./signals.js";
-import type { AttemptContext, ExecuteRequest, ExecutionOutcome, Executor, ExecutorCheck } from "./types.js";
+import { isPlainObject } from "../util/json.js";
+import { combineSignals, raceAbort } from "../util/signals.js";
+import type { ExecutionOutcome } from "../vocab.js";
+import { type AttemptFailure, failure } from "./failures.js";
+import { classifyFetchError, httpStatusFailure, readBodyCapped } from "./http-response.js";
+import { checkOutputLimits, parseJsonObject } from "./output.js";
+import { redactOutcome, redactSecret } from "./redact.js";
+import type { AttemptContext, ExecuteRequest, Executor, ExecutorCheck } from "./types.js";
 
 export interface HttpExecutorConfig {
   url: string;
@@ -164,7 +159,7 @@ export class HttpExecutor implements Executor {
         else problems.push(fetched.failure.error);
       }
     } catch (err) {
-      problems.push(err instanceof Error ? err.message : String(err));
+      problems.push(errorMessage(err));
     } finally {
       call.dispose();
     }

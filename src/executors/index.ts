@@ -1,14 +1,13 @@
-// The executors layer (SPEC §8): the contract, the four kinds (http, command, openai, sim), shared limits and the
-// attempt runner the worker calls.
-export * from "./command.js";
-export * from "./http.js";
-export * from "./limits.js";
-export * from "./llm-prompt.js";
-export * from "./openai.js";
-export * from "./registry.js";
-export * from "./request.js";
-export * from "./run-attempt.js";
-export * from "./secrets.js";
-export * from "./signals.js";
-export * from "./sim.js";
-export * from "./types.js";
+// The executors layer's public surface (SPEC §8, docs/executors.md): building an executor from a registry
+// entry, checking a config, running one attempt under its deadline, the output check every attempt passes,
+// and the contract a program implements to write its own executor. The kinds' internals stay inside.
+export { checkOutputLimits } from "./output.js";
+export { type CreateExecutorOptions, createExecutor, validateExecutorConfig } from "./registry.js";
+export { type AttemptResult, runAttempt } from "./run-attempt.js";
+export type {
+  AttemptContext,
+  ExecuteRequest,
+  Executor,
+  ExecutorCheck,
+  ExecutorConfigRecord,
+} from "./types.js";

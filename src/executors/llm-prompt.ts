@@ -1,7 +1,7 @@
 // What an OpenAI-compatible model is asked and how its reply becomes a candidate output (SPEC §8.1 `openai`).
 // Pure functions: the same step inputs always give the same messages, so prompts are testable and reviewable.
 import type { JsonObject, JsonValue } from "../spec/types.js";
-import { isPlainObject } from "./limits.js";
+import { isPlainObject } from "../util/json.js";
 
 export interface ChatMessage {
   role: "system" | "user";

@@ -1,23 +1,17 @@
 // The `openai` executor (SPEC §8.1): one attempt = one POST {base}/chat/completions to any OpenAI-compatible
-// server (OpenAI, vLLM, Ollama, llama.cpp…). Status handling is the http executor's rule (limits.ts); the API
-// key is read from the named env var at call time and never leaves the request header.
+// server (OpenAI, vLLM, Ollama, llama.cpp…). Status handling is the http executor's rule (http-response.ts);
+// the API key is read from the named env var at call time and never leaves the request header.
 import type { JsonObject, JsonValue } from "../spec/types.js";
-import {
-  classifyFetchError,
-  commonConfigProblems,
-  ENV_VAR_NAME,
-  failure,
-  httpStatusFailure,
-  isPlainObject,
-  parseJsonObject,
-  readBodyCapped,
-  readBodyPrefix,
-  redactOutcome,
-  redactSecret,
-} from "./limits.js";
+import { isPlainObject } from "../util/json.js";
+import { combineSignals } from "../util/signals.js";
+import type { ExecutionOutcome } from "../vocab.js";
+import { commonConfigProblems, ENV_VAR_NAME } from "./config-checks.js";
+import { failure } from "./failures.js";
+import { classifyFetchError, httpStatusFailure, readBodyCapped, readBodyPrefix } from "./http-response.js";
 import { buildChatMessages, decisionOptions, parseModelOutput } from "./llm-prompt.js";
-import { combineSignals } from "./signals.js";
-import type { AttemptContext, ExecuteRequest, ExecutionOutcome, Executor, ExecutorCheck } from "./types.js";
+import { parseJsonObject } from "./output.js";
+import { redactOutcome, redactSecret } from "./redact.js";
+import type { AttemptContext, ExecuteRequest, Executor, ExecutorCheck } from "./types.js";
 
 export interface OpenAIExecutorConfig {
   model: string;

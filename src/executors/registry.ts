@@ -1,12 +1,14 @@
 // From a stored registry entry to a live Executor, and the checks `executors add` runs before storing one.
 import type { JsonObject, JsonValue } from "../spec/types.js";
+import { isPlainObject } from "../util/json.js";
+import { EXECUTOR_KINDS, type ExecutorKind } from "../vocab.js";
 import { CommandExecutor, type CommandExecutorConfig, validateCommandConfig } from "./command.js";
+import { commonConfigProblems, ENV_VAR_NAME, MAX_EXECUTOR_TIMEOUT_MS } from "./config-checks.js";
 import { HttpExecutor, type HttpExecutorConfig } from "./http.js";
-import { commonConfigProblems, ENV_VAR_NAME, isPlainObject, MAX_EXECUTOR_TIMEOUT_MS } from "./limits.js";
 import { OpenAIExecutor, type OpenAIExecutorConfig, validateOpenAIConfig } from "./openai.js";
 import { kernelSecretProblem, secretEnvRefs } from "./secrets.js";
 import { SimExecutor, validateSimOptions } from "./sim.js";
-import { EXECUTOR_KINDS, type Executor, type ExecutorConfigRecord, type ExecutorKind } from "./types.js";
+import type { Executor, ExecutorConfigRecord } from "./types.js";
 
 export interface CreateExecutorOptions {
   warn?: (message: string) => void;

@@ -1,7 +1,10 @@
 // Runs one attempt under its deadline and the caller's cancel signal. This is the only place that tells a
 // timeout from a cancel: executors just see one aborted signal (SPEC §8.4, DESIGN §2).
-import { checkOutputLimits, cutErrorText, failure } from "./limits.js";
-import type { AttemptContext, ExecuteRequest, ExecutionOutcome, Executor } from "./types.js";
+import { cutText } from "../util/text.js";
+import type { ExecutionOutcome } from "../vocab.js";
+import { failure } from "./failures.js";
+import { checkOutputLimits } from "./output.js";
+import type { AttemptContext, ExecuteRequest, Executor } from "./types.js";
 
 export type AttemptResult = ExecutionOutcome | { cancelled: true };
 
@@ -65,7 +68,7 @@ export async function runAttempt(
     const outcome = settled.outcome;
     // Every kind's output meets SPEC §8.4 here, whatever the executor checked itself.
     if (outcome.ok) return checkOutputLimits(outcome.response, `executor ${executor.name}`) ?? outcome;
-    return { ...outcome, error: cutErrorText(outcome.error) };
+    return { ...outcome, error: cutText(outcome.error) };
   } finally {
     clearTimeout(timer);
     cancelSignal?.removeEventListener("abort", onCancel);

@@ -2,9 +2,11 @@
 // a test or a benchmark replays exactly, and a retry (new attempt_seq) draws afresh.
 import { createHash } from "node:crypto";
 import type { JsonObject, JsonValue } from "../spec/types.js";
-import { failure, isPlainObject } from "./limits.js";
-import { abortableSleep } from "./signals.js";
-import type { AttemptContext, ExecuteRequest, ExecutionOutcome, Executor, ExecutorCheck } from "./types.js";
+import { isPlainObject } from "../util/json.js";
+import { abortableSleep } from "../util/signals.js";
+import type { ExecutionOutcome } from "../vocab.js";
+import { failure } from "./failures.js";
+import type { AttemptContext, ExecuteRequest, Executor, ExecutorCheck } from "./types.js";
 
 export interface SimOptions {
   accuracy: number;

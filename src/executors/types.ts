@@ -1,23 +1,7 @@
 // The executor contract: how the worker calls an agent (SPEC §8). Executors never retry internally; they
 // report one attempt's outcome and the kernel decides what happens next.
 import type { JsonObject, JsonValue } from "../spec/types.js";
-
-export const EXECUTOR_KINDS = ["http", "command", "openai", "sim"] as const;
-export type ExecutorKind = (typeof EXECUTOR_KINDS)[number];
-
-export const ERROR_CODES = [
-  "TIMEOUT",
-  "HTTP_4XX",
-  "HTTP_5XX",
-  "TRANSPORT",
-  "BAD_OUTPUT",
-  "OUTPUT_TOO_LARGE",
-  "EXIT_CODE",
-  "EXECUTOR_INCOMPATIBLE",
-  "VERIFY_FAILED",
-  "LEASE_EXPIRED",
-] as const;
-export type AttemptErrorCode = (typeof ERROR_CODES)[number];
+import type { ExecutionOutcome, ExecutorInput, ExecutorKind } from "../vocab.js";
 
 /** The body of `POST /execute` (SPEC §8.2), also what a `command` executor reads on stdin. */
 export interface ExecuteRequest {
@@ -52,24 +36,6 @@ export interface AttemptContext {
   deadline_ms: number;
 }
 
-export type ExecutionOutcome =
-  | {
-      ok: true;
-      /** The ExecuteResponse (`{candidate_output, evidence_refs?, …}`) or a bare output object. */
-      response: JsonObject;
-    }
-  | {
-      ok: false;
-      code: AttemptErrorCode;
-      retryable: boolean;
-      /** One line or a few; stored cut to 8 KiB. */
-      error: string;
-      /** From a Retry-After header. */
-      retry_after_ms?: number;
-      /** Anything useful the executor got back (e.g. verify reason codes). */
-      details?: JsonValue;
-    };
-
 export interface ExecutorCheck {
   ok: boolean;
   health: string;
@@ -89,14 +55,5 @@ export interface Executor {
   check(signal?: AbortSignal): Promise<ExecutorCheck>;
 }
 
-/** A registry entry as stored in the `executors` table. Config holds env-var NAMES, never secrets. */
-export interface ExecutorConfigRecord {
-  name: string;
-  kind: ExecutorKind;
-  config: JsonObject;
-}
-
-export const OUTPUT_LIMIT_BYTES = 1024 * 1024;
-export const MAX_EVIDENCE_DIGESTS = 64;
-export const MAX_DIGEST_CHARS = 512;
-export const ERROR_TEXT_LIMIT_BYTES = 8 * 1024;
+/** A registry entry as stored in the `executors` table (the store's ExecutorInput). Config holds env-var NAMES, never secrets. */
+export type ExecutorConfigRecord = ExecutorInput;

@@ -4,7 +4,6 @@
 
 import { needsReputation } from "../aggregation/index.js";
 import { isDbUnavailable } from "../errors.js";
-import type { ExecutionOutcome } from "../executors/types.js";
 import type { JsonValue } from "../spec/types.js";
 import type {
   AttemptClaimInfo,
@@ -17,8 +16,8 @@ import type {
   RunTx,
   StepRecord,
 } from "../store/run-port.js";
-import type { AttemptStatus } from "../store/types.js";
 import { cutText, replaceNulDeep } from "../util/text.js";
+import type { AttemptStatus, ExecutionOutcome } from "../vocab.js";
 import { retryDelayMs } from "./backoff.js";
 import { stepEvent } from "./events.js";
 import { isActive, type SettleOutcome, settleRun, settleSteps } from "./settle.js";

@@ -10,7 +10,8 @@ import type { ExecutorCheck } from "../executors/types.js";
 import { ID_CHARSET, isValidId, LIMITS } from "../spec/schema.js";
 import type { JsonObject, JsonValue } from "../spec/types.js";
 import type { Store } from "../store/port.js";
-import type { ExecutorInput, ExecutorKind, ExecutorRecord } from "../store/types.js";
+import type { ExecutorInput, ExecutorRecord } from "../store/types.js";
+import type { ExecutorKind } from "../vocab.js";
 
 /** The part of the store these operations use. */
 export type ExecutorRegistry = Pick<

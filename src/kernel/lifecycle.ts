@@ -5,7 +5,7 @@ import { WattswarmError } from "../errors.js";
 import { buildStepInputs } from "../spec/inputs.js";
 import type { JsonObject, JsonValue, RunSpec } from "../spec/types.js";
 import type { NewEvent, RunRecord, RunStore, RunTx, StepRecord } from "../store/run-port.js";
-import type { RunStatus } from "../store/types.js";
+import type { RunStatus } from "../vocab.js";
 import { runEvent } from "./events.js";
 import { newStepId } from "./ids.js";
 import { CANCELLED_RESOLUTION, countSteps, provisionalResult } from "./result.js";

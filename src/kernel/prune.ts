@@ -5,7 +5,7 @@
 
 import { WattswarmError } from "../errors.js";
 import type { PruneCounts, Store } from "../store/port.js";
-import { type RunStatus, TERMINAL_RUN_STATUSES } from "../store/types.js";
+import { type RunStatus, TERMINAL_RUN_STATUSES } from "../vocab.js";
 
 export const DEFAULT_PRUNE_BATCH = 1000;
 

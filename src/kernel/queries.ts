@@ -2,7 +2,7 @@
 import { WattswarmError } from "../errors.js";
 import type { JsonObject } from "../spec/types.js";
 import type { EventRecord, RunRecord, RunStore } from "../store/run-port.js";
-import type { RunStatus } from "../store/types.js";
+import type { RunStatus } from "../vocab.js";
 import { countsFrom, provisionalResult, type RunView, runView, withOutputs } from "./result.js";
 
 async function existingRun(store: RunStore, runId: string): Promise<RunRecord> {
@@ -26,14 +26,8 @@ export async function getRunResult(store: RunStore, runId: string): Promise<Json
   return provisionalResult(run, countsFrom(counts.get(runId) ?? {}));
 }
 
-export interface EventView {
-  id: number;
-  run_id: string;
-  seq: number;
-  event_type: string;
-  payload: JsonObject;
-  created_at: string;
-}
+/** An event as the CLI and the API show it: the stored record's fields, and only those. */
+export type EventView = EventRecord;
 
 export function eventView(e: EventRecord): EventView {
   return {

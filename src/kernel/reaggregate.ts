@@ -14,7 +14,7 @@ import type {
 import { WattswarmError } from "../errors.js";
 import type { JsonObject, JsonValue, RunSpec } from "../spec/types.js";
 import type { AttemptRecord, RunRecord, RunStore, StepRecord } from "../store/run-port.js";
-import type { AttemptStatus, StepStatus } from "../store/types.js";
+import type { AttemptStatus, StepStatus } from "../vocab.js";
 import { unitsFromRows } from "./reputation.js";
 import { countSteps, finalResult } from "./result.js";
 import { evidenceByAgent, toStepState } from "./settle.js";

@@ -3,7 +3,7 @@ import { extractOutput } from "../aggregation/normalize.js";
 import type { AggregationResult, NullResolution } from "../aggregation/types.js";
 import type { JsonObject, JsonValue } from "../spec/types.js";
 import type { RunRecord, StepRecord } from "../store/run-port.js";
-import type { StepStatus } from "../store/types.js";
+import type { StepStatus } from "../vocab.js";
 import { COUNT_KEYS } from "./states.js";
 
 export interface StepCounts {

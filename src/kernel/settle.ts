@@ -22,15 +22,16 @@ import type {
   StepRecord,
 } from "../store/run-port.js";
 import { cutText } from "../util/text.js";
+import { isActiveStepStatus } from "../vocab.js";
 import { runEvent, stepEvent } from "./events.js";
 import { finalizationDeltas } from "./reputation.js";
 import { countSteps, finalResult, provisionalResult, storedResult } from "./result.js";
-import { ACTIVE_STEP_STATUSES, RUN_TRANSITIONS, STEP_TRANSITIONS } from "./states.js";
+import { RUN_TRANSITIONS, STEP_TRANSITIONS } from "./states.js";
 
 const REEXPLORE_EVENTS = ["RUN_TIE_REEXPLORE_TRIGGERED", "RUN_NULL_REEXPLORE_TRIGGERED"] as const;
 
 export function isActive(step: Pick<StepRecord, "status">): boolean {
-  return (ACTIVE_STEP_STATUSES as readonly string[]).includes(step.status);
+  return isActiveStepStatus(step.status);
 }
 
 export function toStepState(step: StepRecord): StepState {

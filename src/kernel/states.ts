@@ -1,6 +1,6 @@
 // The legal transitions of runs and steps (SPEC §4), as data. Every guarded update in the stores takes its
 // allowed "from" set from here, so the state machines are written down once.
-import { type RunStatus, type StepStatus, TERMINAL_RUN_STATUSES } from "../store/types.js";
+import { type RunStatus, type StepStatus, TERMINAL_RUN_STATUSES } from "../vocab.js";
 
 export {
   ACTIVE_STEP_STATUSES,
@@ -11,7 +11,7 @@ export {
   STEP_STATUSES,
   type StepStatus,
   TERMINAL_RUN_STATUSES,
-} from "../store/types.js";
+} from "../vocab.js";
 
 export type RunTransition = "kickoff" | "start" | "cancel" | "finalize" | "fail" | "reexplore" | "retry";
 

@@ -1,8 +1,10 @@
 // The reference executor runtime (SPEC §8.2) and its SDK: `createRuntime(handler)` turns one async function
 // into a server the kernel's http executor can call. node:http only: four routes need no framework.
+
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { OUTPUT_LIMIT_BYTES } from "../executors/types.js";
+import { errorMessage } from "../errors.js";
+import { OUTPUT_LIMIT_BYTES } from "../executors/output.js";
 import type { JsonObject } from "../spec/types.js";
 import {
   bearerToken,
@@ -111,7 +113,7 @@ function errorReply(err: unknown, log: (line: string) => void, path: string): Re
     if (err.retryAfterMs !== undefined) headers["retry-after"] = String(Math.ceil(err.retryAfterMs / 1000));
     return { status: err.status, body: { error: err.message }, headers };
   }
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   log(`runtime: ${path} handler failed: ${message}`);
   return { status: 500, body: { error: `handler failed: ${message}` } };
 }
@@ -198,7 +200,7 @@ export function createRuntime(
     try {
       body = JSON.parse(raw);
     } catch (err) {
-      return badRequest([`body: not JSON (${err instanceof Error ? err.message : String(err)})`]);
+      return badRequest([`body: not JSON (${errorMessage(err)})`]);
     }
     const { ctx, done } = contextFor(req, res);
     try {

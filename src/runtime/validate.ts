@@ -2,13 +2,10 @@
 // at once, so a 400 tells a client author everything that is wrong with the request.
 import type { ExecuteRequest } from "../executors/types.js";
 import type { JsonObject, JsonValue } from "../spec/types.js";
+import { isPlainObject } from "../util/json.js";
 import type { VerifyRequest, VerifyResult } from "./types.js";
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; problems: string[] };
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 function describe(value: unknown): string {
   if (value === undefined) return "missing";
@@ -24,19 +21,19 @@ function requireString(body: JsonObject, key: string, problems: string[]): void 
 }
 
 export function checkExecuteRequest(body: unknown): Checked<ExecuteRequest> {
-  if (!isObject(body))
+  if (!isPlainObject(body))
     return { ok: false, problems: [`body: must be a JSON object (got ${describe(body)})`] };
   const problems: string[] = [];
   requireString(body, "task_id", problems);
   requireString(body, "task_type", problems);
-  if (!isObject(body.inputs)) problems.push(`inputs: must be an object (got ${describe(body.inputs)})`);
+  if (!isPlainObject(body.inputs)) problems.push(`inputs: must be an object (got ${describe(body.inputs)})`);
   if (body.attempt_id === undefined && body.execution_id === undefined) {
     problems.push("attempt_id: required (or execution_id)");
   } else if (body.attempt_id !== undefined) requireString(body, "attempt_id", problems);
   if (body.profile !== undefined && typeof body.profile !== "string") {
     problems.push(`profile: must be a string (got ${describe(body.profile)})`);
   }
-  if (body.task_contract !== undefined && body.task_contract !== null && !isObject(body.task_contract)) {
+  if (body.task_contract !== undefined && body.task_contract !== null && !isPlainObject(body.task_contract)) {
     problems.push(`task_contract: must be an object (got ${describe(body.task_contract)})`);
   }
   if (problems.length > 0) return { ok: false, problems };
@@ -53,14 +50,14 @@ export function checkExecuteRequest(body: unknown): Checked<ExecuteRequest> {
 }
 
 export function checkVerifyRequest(body: unknown): Checked<VerifyRequest> {
-  if (!isObject(body))
+  if (!isPlainObject(body))
     return { ok: false, problems: [`body: must be a JSON object (got ${describe(body)})`] };
   const problems: string[] = [];
   if (!Object.hasOwn(body, "candidate_output")) problems.push("candidate_output: required");
   if (body.evidence_refs !== undefined && !Array.isArray(body.evidence_refs)) {
     problems.push(`evidence_refs: must be an array (got ${describe(body.evidence_refs)})`);
   }
-  if (body.task_contract !== undefined && body.task_contract !== null && !isObject(body.task_contract)) {
+  if (body.task_contract !== undefined && body.task_contract !== null && !isPlainObject(body.task_contract)) {
     problems.push(`task_contract: must be an object (got ${describe(body.task_contract)})`);
   }
   if (problems.length > 0) return { ok: false, problems };
@@ -71,7 +68,7 @@ export function checkVerifyRequest(body: unknown): Checked<VerifyRequest> {
       task_id: text(body.task_id),
       execution_id: text(body.execution_id),
       attempt_id: text(body.attempt_id),
-      task_contract: isObject(body.task_contract) ? body.task_contract : null,
+      task_contract: isPlainObject(body.task_contract) ? body.task_contract : null,
       candidate_output: body.candidate_output ?? null,
       evidence_refs: Array.isArray(body.evidence_refs) ? body.evidence_refs : [],
     },
@@ -80,7 +77,7 @@ export function checkVerifyRequest(body: unknown): Checked<VerifyRequest> {
 
 /** The check a runtime without its own `verify` applies: the output has the shape of the output schema. */
 export function defaultVerify(candidate: JsonValue): VerifyResult {
-  if (!isObject(candidate)) return { passed: false, reason_codes: ["OUTPUT_NOT_OBJECT"] };
+  if (!isPlainObject(candidate)) return { passed: false, reason_codes: ["OUTPUT_NOT_OBJECT"] };
   const reasons: string[] = [];
   const has = (key: string): boolean => typeof candidate[key] === "string" && candidate[key] !== "";
   if (!has("decision") && !has("answer")) reasons.push("NO_DECISION_OR_ANSWER");
@@ -96,7 +93,7 @@ export function defaultVerify(candidate: JsonValue): VerifyResult {
 
 /** A handler's `execute` result as an ExecuteResponse, or why it cannot be one. */
 export function toExecuteResponse(result: unknown): Checked<JsonObject> {
-  if (!isObject(result)) {
+  if (!isPlainObject(result)) {
     return { ok: false, problems: [`the handler returned ${describe(result)}; expected an output object`] };
   }
   return {
@@ -109,7 +106,7 @@ export function toExecuteResponse(result: unknown): Checked<JsonObject> {
 export function toVerifyResult(result: unknown): Checked<VerifyResult> {
   if (typeof result === "boolean")
     return { ok: true, value: result ? { passed: true } : { passed: false, reason_codes: [] } };
-  if (!isObject(result) || typeof result.passed !== "boolean") {
+  if (!isPlainObject(result) || typeof result.passed !== "boolean") {
     return {
       ok: false,
       problems: [`verify returned ${describe(result)}; expected {passed: boolean, reason_codes?}`],

@@ -2,10 +2,10 @@
 // Gauges for runs and steps by status, read whole on each scrape; counters and latency histograms over the
 // attempts closed since this server started (a restart resets them, as Prometheus expects of counters), kept in
 // memory and fed by each scrape with only the attempts closed since the previous one (MetricsCollector).
-import { ERROR_CODES } from "../executors/types.js";
+
 import type { ClosedAttempt, LatencyHistogram, StatusCounts } from "../store/metrics.js";
 import type { Store } from "../store/port.js";
-import { ATTEMPT_STATUSES, RUN_STATUSES, STEP_STATUSES } from "../store/types.js";
+import { ATTEMPT_STATUSES, ERROR_CODES, RUN_STATUSES, STEP_STATUSES } from "../vocab.js";
 
 /** Histogram bucket upper bounds in ms (rendered in seconds). */
 export const LATENCY_BUCKETS_MS = [

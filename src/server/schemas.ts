@@ -2,7 +2,7 @@
 // openapi.ts). Query values arrive as strings; z.coerce turns them into the numbers the kernel takes.
 import { z } from "zod";
 import { ID_CHARSET, LIMITS, VALID_ID_PATTERN } from "../spec/schema.js";
-import { RUN_STATUSES } from "../store/types.js";
+import { RUN_STATUSES } from "../vocab.js";
 
 const id = (what: string) =>
   z

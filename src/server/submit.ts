@@ -3,7 +3,7 @@
 import { admitRunSpec } from "../kernel/admit.js";
 import { type SubmitOutcome, submitRun } from "../kernel/lifecycle.js";
 import { formatPath } from "../spec/issues.js";
-import { isPlainObject } from "../spec/limits.js";
+import { isPlainRecord } from "../util/json.js";
 import { ApiError } from "./errors.js";
 import { SubmitEnvelope } from "./schemas.js";
 import type { ApiStore } from "./store.js";
@@ -17,7 +17,7 @@ export interface Submission {
 export function readSubmission(body: unknown, kickoffQuery: string | undefined): Submission {
   const queryKickoff = kickoffQuery === "true" || kickoffQuery === "1";
   if (body === undefined) throw new ApiError(400, "BAD_REQUEST", "the request has no body: send a run spec");
-  if (!isPlainObject(body) || !("spec" in body || "run_spec" in body)) {
+  if (!isPlainRecord(body) || !("spec" in body || "run_spec" in body)) {
     return { input: body, kickoff: queryKickoff, source: "the request body" };
   }
   const envelope = SubmitEnvelope.safeParse(body);

@@ -1,19 +1,16 @@
 // A step's inputs (SPEC §2.1). Built from null-prototype objects because the keys come from users: on a
 // plain object, assigning `__proto__` would swap the prototype instead of storing the value.
 
+import { isPlainObject } from "../util/json.js";
 import type { JsonObject, JsonValue, RunSpec } from "./types.js";
 
 /** The key under which re-explore rounds pass the aggregation signal (SPEC §5.4). */
 export const SIGNAL_KEY = "_aggregation_signal";
 
-function isObject(v: JsonValue | undefined): v is JsonObject {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 /** A deep copy made of null-prototype objects, so the caller can change it without touching the spec. */
 function copy(v: JsonValue): JsonValue {
   if (Array.isArray(v)) return v.map(copy);
-  if (!isObject(v)) return v;
+  if (!isPlainObject(v)) return v;
   const out = Object.create(null) as JsonObject;
   for (const key of Object.keys(v)) out[key] = copy(v[key]!);
   return out;
@@ -34,7 +31,7 @@ export function buildStepInputs(spec: RunSpec, agentIndex: number, signal?: Json
   }
   const out = Object.create(null) as JsonObject;
   const shared = spec.shared_inputs;
-  if (isObject(shared)) {
+  if (isPlainObject(shared)) {
     for (const key of Object.keys(shared)) out[key] = copy(shared[key]!);
   } else {
     out.shared_inputs = copy(shared);

@@ -3,6 +3,7 @@
 
 import type { z } from "zod";
 import type { ValidationIssue } from "../errors.js";
+import { isPlainObject } from "../util/json.js";
 import { ID_CHARSET, ID_PATTERN, LIMITS, OBJECT_KEYS, STIGMERGY_KEYS } from "./schema.js";
 import { didYouMean, suggest } from "./suggest.js";
 
@@ -216,7 +217,7 @@ export function sortByDocumentOrder(root: unknown, issues: ValidationIssue[]): V
         ranks.push(seg);
         cur = Array.isArray(cur) ? cur[seg] : undefined;
       } else {
-        const keys = typeof cur === "object" && cur !== null && !Array.isArray(cur) ? Object.keys(cur) : [];
+        const keys = isPlainObject(cur) ? Object.keys(cur) : [];
         ranks.push(keys.indexOf(String(seg)));
         cur = keys.includes(String(seg)) ? (cur as Record<string, unknown>)[String(seg)] : undefined;
       }

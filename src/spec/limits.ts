@@ -3,18 +3,13 @@
 // array, a cyclic object from a library caller) must produce an issue, never a stack overflow.
 
 import type { ValidationIssue } from "../errors.js";
+import { isPlainRecord } from "../util/json.js";
 import { formatPath, typeName } from "./issues.js";
 import { LIMITS } from "./schema.js";
 import type { JsonObject, JsonValue } from "./types.js";
 
 /** Upper bound on values visited: far above what a 1 MiB file can hold, low enough to bound the work. */
 const MAX_VALUES = 2_000_000;
-
-export function isPlainObject(v: unknown): v is Record<string, unknown> {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-  const proto: unknown = Object.getPrototypeOf(v);
-  return proto === null || proto === Object.prototype;
-}
 
 /** UTF-8 length without allocating (lone surrogates count 3, as they encode to U+FFFD). */
 export function utf8Length(s: string): number {
@@ -91,7 +86,7 @@ export function checkJsonLimits(root: unknown): { issues: ValidationIssue[]; com
       if (!Number.isFinite(value)) add(path, `not a JSON value: ${String(value)}`);
       continue;
     }
-    if (!Array.isArray(value) && !isPlainObject(value)) {
+    if (!Array.isArray(value) && !isPlainRecord(value)) {
       add(path, `not a JSON value: ${typeName(value)}`);
       continue;
     }

@@ -1,8 +1,9 @@
 // The run spec after validation and defaulting (SPEC §2). Every field is present: the stored spec is the
 // fully defaulted one, so code downstream never re-applies defaults.
 
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
-export type JsonObject = { [key: string]: JsonValue };
+import type { JsonObject, JsonValue } from "../vocab.js";
+
+export type { JsonObject, JsonValue };
 
 export const TIE_RESOLVERS = [
   "STOCHASTIC",

@@ -3,15 +3,10 @@
 // then the cross-field rules zod cannot see. It never throws: any surprise becomes an issue.
 
 import type { ValidationIssue } from "../errors.js";
+import { errorMessage } from "../errors.js";
+import { isPlainRecord } from "../util/json.js";
 import { formatPath, fromZodIssue, show, sortByDocumentOrder, typeName } from "./issues.js";
-import {
-  checkJsonLimits,
-  describeJsonError,
-  formatBytes,
-  isPlainObject,
-  jsonCopy,
-  utf8Length,
-} from "./limits.js";
+import { checkJsonLimits, describeJsonError, formatBytes, jsonCopy, utf8Length } from "./limits.js";
 import { LIMITS, type RunSpecParsed, RunSpecSchema } from "./schema.js";
 import {
   type AgentSpec,
@@ -48,13 +43,13 @@ export function validateRunSpec(input: unknown, opts: ValidateOptions = {}): Val
   try {
     return validate(input, opts);
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = errorMessage(err);
     return { ok: false, issues: [{ path: "", message: `the run spec could not be validated: ${reason}` }] };
   }
 }
 
 function validate(input: unknown, opts: ValidateOptions): ValidationResult {
-  if (!isPlainObject(input)) {
+  if (!isPlainRecord(input)) {
     return fail([{ path: "", message: `the run spec must be a JSON object, got ${typeName(input)}` }]);
   }
   const limits = checkJsonLimits(input);
@@ -90,7 +85,7 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   let cur: unknown = root;
   for (const seg of path) {
     if (Array.isArray(cur) && typeof seg === "number") cur = cur[seg];
-    else if (isPlainObject(cur) && typeof seg === "string" && Object.hasOwn(cur, seg)) cur = cur[seg];
+    else if (isPlainRecord(cur) && typeof seg === "string" && Object.hasOwn(cur, seg)) cur = cur[seg];
     else return undefined;
   }
   return cur;
@@ -100,7 +95,7 @@ function crossFieldIssues(input: Raw, opts: ValidateOptions, issues: ValidationI
   const agents = Array.isArray(input.agents) ? input.agents.slice(0, LIMITS.maxAgents + 1) : [];
   const ids = new Set<string>();
   agents.forEach((agent, i) => {
-    if (!isPlainObject(agent)) return;
+    if (!isPlainRecord(agent)) return;
     const id = agent.agent_id;
     if (typeof id === "string" && id !== "" && id.length <= LIMITS.maxIdLength) {
       if (ids.has(id)) issues.push({ path: `agents[${i}].agent_id`, message: `duplicate ${show(id)}` });
@@ -121,7 +116,7 @@ function crossFieldIssues(input: Raw, opts: ValidateOptions, issues: ValidationI
   });
 
   const agg = input.aggregation;
-  if (!isPlainObject(agg)) return;
+  if (!isPlainRecord(agg)) return;
   const q = agg.quorum;
   const n = Array.isArray(input.agents) ? input.agents.length : 0;
   if (Number.isSafeInteger(q) && (q as number) > n && n >= 1 && n <= LIMITS.maxAgents) {
@@ -131,14 +126,14 @@ function crossFieldIssues(input: Raw, opts: ValidateOptions, issues: ValidationI
     });
   }
   const tie = agg.tie_policy;
-  if (isPlainObject(tie)) {
+  if (isPlainRecord(tie)) {
     const base = "aggregation.tie_policy";
     checkDistinct(tie.enabled_on, `${base}.enabled_on`, TIE_TRIGGERS, issues);
     checkChain(tie.chain, `${base}.chain`, TIE_RESOLVERS, "STOCHASTIC", "always resolves", issues);
     const rep = tie.reputation_weighted;
-    const units = isPlainObject(rep) ? rep.agent_reputation_units : undefined;
+    const units = isPlainRecord(rep) ? rep.agent_reputation_units : undefined;
     // zod's record parser skips a `__proto__` key entirely, so its value is checked here.
-    if (isPlainObject(units) && Object.hasOwn(units, "__proto__")) {
+    if (isPlainRecord(units) && Object.hasOwn(units, "__proto__")) {
       const v: unknown = Object.getOwnPropertyDescriptor(units, "__proto__")?.value;
       if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
         const path = formatPath([
@@ -155,7 +150,7 @@ function crossFieldIssues(input: Raw, opts: ValidateOptions, issues: ValidationI
     }
   }
   const nul = agg.null_policy;
-  if (isPlainObject(nul)) {
+  if (isPlainRecord(nul)) {
     const base = "aggregation.null_policy";
     checkDistinct(nul.enabled_on, `${base}.enabled_on`, NULL_TRIGGERS, issues);
     checkChain(nul.chain, `${base}.chain`, NULL_RESOLVERS, "FINALIZE_NULL", "always finalizes", issues);
@@ -266,7 +261,7 @@ function warningsFor(p: RunSpecParsed, raw: Raw): string[] {
     warnings.push("aggregation.quorum: 0 is read as no quorum (null); omit the field or set it to null");
   }
   const units = valueAt(raw, ["aggregation", "tie_policy", "reputation_weighted", "agent_reputation_units"]);
-  if (isPlainObject(units)) {
+  if (isPlainRecord(units)) {
     const ids = new Set(p.agents.map((a) => a.agent_id));
     for (const id of Object.keys(units)) {
       if (ids.has(id)) continue;
@@ -308,7 +303,7 @@ export function parseRunSpecText(text: string, source: string, opts: ValidateOpt
     }
     return validateRunSpec(value, opts);
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = errorMessage(err);
     return fail([{ path: "", message: `${source}: could not be read as a run spec: ${reason}` }]);
   }
 }

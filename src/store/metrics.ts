@@ -1,7 +1,7 @@
 // What `/metrics` reads from the store (SPEC §10): counts by status over every run and step, and the attempts
 // closed since a given time, one row each. Read from the database, so it covers every worker sharing the store;
 // the server keeps the cumulative counters (src/server/metrics.ts) and reads only the recent attempts.
-import type { AttemptStatus, RunStatus, StepStatus } from "./types.js";
+import type { AttemptStatus, RunStatus, StepStatus } from "../vocab.js";
 
 /** Cumulative bucket counts: `counts[i]` = observations ≤ `bounds_ms[i]` (Prometheus `le` semantics). */
 export interface LatencyHistogram {

@@ -2,8 +2,9 @@
 // adapter (postgres/, sqlite/) implements it with its own named SQL; callers never branch on `kind` for
 // behaviour, only for display. Run transitions (claimSteps, completeStep, …) are added here as they land.
 
+import type { RunStatus } from "../vocab.js";
 import type { ClosedAttempt, StatusCounts } from "./metrics.js";
-import type { ExecutorInput, ExecutorRecord, MigrateResult, RunStatus, StoreKind } from "./types.js";
+import type { ExecutorInput, ExecutorRecord, MigrateResult, StoreKind } from "./types.js";
 
 /** Which runs `run prune` removes (SPEC §7): terminal runs of these statuses finished before `before`. */
 export interface PruneQuery {

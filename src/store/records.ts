@@ -3,7 +3,8 @@
 
 import { WattswarmError } from "../errors.js";
 import type { JsonObject } from "../spec/types.js";
-import { EXECUTOR_KINDS, type ExecutorInput, type ExecutorKind, isExecutorKind } from "./types.js";
+import { EXECUTOR_KINDS, type ExecutorKind, isExecutorKind } from "../vocab.js";
+import type { ExecutorInput } from "./types.js";
 
 export function assertExecutorInput(input: ExecutorInput): void {
   if (typeof input.name !== "string" || input.name.trim() === "" || input.name.length > 128) {

@@ -2,7 +2,7 @@
 // implement these narrow operations with their own SQL. A `RunTx` is one database transaction: PostgreSQL
 // BEGIN … COMMIT on one connection, SQLite BEGIN IMMEDIATE.
 import type { JsonObject, JsonValue, RunSpec } from "../spec/types.js";
-import type { AttemptStatus, RunStatus, StepStatus } from "./types.js";
+import type { AttemptStatus, RunStatus, StepStatus } from "../vocab.js";
 
 /** Times are ISO-8601 UTC strings with milliseconds (`2026-01-02T03:04:05.678Z`). */
 export interface RunRecord {

@@ -2,8 +2,8 @@
 // adapter passes a codec for how its driver hands back json, timestamp and boolean columns (PostgreSQL: parsed
 // json, Date, boolean; SQLite: JSON text, epoch-ms integers, 0/1).
 import type { JsonObject, JsonValue, RunSpec } from "../spec/types.js";
+import type { AttemptStatus, RunStatus, StepStatus } from "../vocab.js";
 import type { AttemptRecord, EventRecord, RunRecord, StepRecord } from "./run-port.js";
-import type { AttemptStatus, RunStatus, StepStatus } from "./types.js";
 
 export type Row = Record<string, unknown>;
 

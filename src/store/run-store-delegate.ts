@@ -1,5 +1,7 @@
 // Both adapters keep their run-port operations in a separate class (run-store.ts) and expose them on the store
 // object itself. This base class is that forwarding, written once.
+
+import type { StepStatus } from "../vocab.js";
 import type {
   AttemptRecord,
   ClaimedStep,
@@ -13,7 +15,6 @@ import type {
   RunTx,
   StepRecord,
 } from "./run-port.js";
-import type { StepStatus } from "./types.js";
 
 export abstract class RunStoreDelegate implements RunStore {
   /** The adapter's run-port implementation, set by the subclass constructor. */

@@ -2,55 +2,9 @@
 // and server can depend on it without pulling in `pg` or `better-sqlite3`.
 
 import type { JsonObject } from "../spec/types.js";
+import type { ExecutorKind } from "../vocab.js";
 
 export type StoreKind = "postgres" | "sqlite";
-
-/** Status sets of SPEC §3/§4. The migrations' CHECK constraints list exactly these values. */
-export const RUN_STATUSES = ["CREATED", "QUEUED", "RUNNING", "CANCELLED", "FINALIZED", "FAILED"] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
-
-export const TERMINAL_RUN_STATUSES = [
-  "CANCELLED",
-  "FINALIZED",
-  "FAILED",
-] as const satisfies readonly RunStatus[];
-
-export const STEP_STATUSES = [
-  "CREATED",
-  "QUEUED",
-  "LEASED",
-  "SUCCEEDED",
-  "FAILED",
-  "RETRY_WAIT",
-  "CANCELLED",
-] as const;
-export type StepStatus = (typeof STEP_STATUSES)[number];
-
-export const ACTIVE_STEP_STATUSES = [
-  "CREATED",
-  "QUEUED",
-  "LEASED",
-  "RETRY_WAIT",
-] as const satisfies readonly StepStatus[];
-
-export const ATTEMPT_STATUSES = [
-  "RUNNING",
-  "SUCCEEDED",
-  "FAILED",
-  "RETRYABLE_ERROR",
-  "LEASE_EXPIRED",
-  "RELEASED",
-  "CANCELLED",
-  "STALE",
-] as const;
-export type AttemptStatus = (typeof ATTEMPT_STATUSES)[number];
-
-export const EXECUTOR_KINDS = ["http", "command", "openai", "sim"] as const;
-export type ExecutorKind = (typeof EXECUTOR_KINDS)[number];
-
-export function isExecutorKind(value: unknown): value is ExecutorKind {
-  return typeof value === "string" && (EXECUTOR_KINDS as readonly string[]).includes(value);
-}
 
 /** A row of the `executors` registry. Times are ISO-8601 UTC with milliseconds. */
 export interface ExecutorRecord {
@@ -62,11 +16,7 @@ export interface ExecutorRecord {
   updated_at: string;
 }
 
-export interface ExecutorInput {
-  name: string;
-  kind: ExecutorKind;
-  config: JsonObject;
-}
+export type { ExecutorInput } from "../vocab.js";
 
 export interface MigrateResult {
   /** The highest applied migration version after this call. */

@@ -1,5 +1,22 @@
 // Walks over untrusted JSON (request bodies, agent output) that must never overflow the stack: iterative, with
-// the depth kept as data. Importable from every layer: it depends on nothing.
+// the depth kept as data. Importable from every layer: it depends on nothing (but a type).
+
+import type { JsonObject } from "../vocab.js";
+
+/** A JSON object: an object that is neither null nor an array (what `JSON.parse` makes of `{…}`). */
+export function isPlainObject(value: unknown): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Stricter, for values a program built rather than parsed: a JSON object whose prototype is Object.prototype
+ * or null, so that a Date, a Map or a class instance is not taken for JSON.
+ */
+export function isPlainRecord(value: unknown): value is Record<string, unknown> {
+  if (!isPlainObject(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === null || proto === Object.prototype;
+}
 
 /** SPEC §8.4: an agent's candidate output nests at most this many levels (its root object is level 1). */
 export const MAX_OUTPUT_DEPTH = 64;

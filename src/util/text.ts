@@ -2,25 +2,26 @@
 
 export const ERROR_TEXT_LIMIT_BYTES = 8 * 1024;
 
-/** Cuts `text` to at most `maxBytes` UTF-8 bytes on a character boundary, ending in `…` when cut. */
+/**
+ * Cuts `text` to at most `maxBytes` UTF-8 bytes, the ellipsis `…` (3 bytes) included, ending in `…` when cut,
+ * and "" when not even the ellipsis fits. The cut falls between code points: it never splits a multi-byte
+ * character or a surrogate pair (a lone surrogate counts 3 bytes, as it encodes to U+FFFD).
+ */
 export function cutText(text: string, maxBytes = ERROR_TEXT_LIMIT_BYTES): string {
   if (Buffer.byteLength(text, "utf8") <= maxBytes) return text;
   const ellipsis = "…";
   const budget = maxBytes - Buffer.byteLength(ellipsis, "utf8");
+  if (budget <= 0) return "";
   let bytes = 0;
   let end = 0;
   for (const ch of text) {
-    const size = Buffer.byteLength(ch, "utf8");
+    const cp = ch.codePointAt(0) ?? 0;
+    const size = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
     if (bytes + size > budget) break;
     bytes += size;
     end += ch.length;
   }
   return text.slice(0, end) + ellipsis;
-}
-
-/** One line: whitespace runs (newlines included) collapsed to a space. */
-export function oneLine(text: string): string {
-  return text.replace(/\s+/g, " ").trim();
 }
 
 /** True when a string or an object key anywhere in `value` holds U+0000. Iterative: any depth. */

@@ -2,9 +2,10 @@
 // Executor or as the outcome of a step that cannot have one. Reading the registry can fail (the database);
 // that is thrown, for the worker to handle as its own problem rather than the agent's.
 import { createExecutor } from "../executors/registry.js";
-import type { ExecutionOutcome, Executor } from "../executors/types.js";
+import type { Executor } from "../executors/types.js";
 import type { Store } from "../store/port.js";
 import type { Logger } from "../util/log.js";
+import type { ExecutionOutcome } from "../vocab.js";
 
 const EXECUTOR_CACHE_MS = 5_000;
 

@@ -7,8 +7,6 @@
 import { isDbUnavailable } from "../errors.js";
 import { buildExecuteRequest } from "../executors/request.js";
 import { runAttempt } from "../executors/run-attempt.js";
-import { abortableSleep } from "../executors/signals.js";
-import type { ExecutionOutcome } from "../executors/types.js";
 import {
   type AttemptLease,
   finishAttempts,
@@ -20,6 +18,8 @@ import { newAttemptId } from "../kernel/ids.js";
 import type { Store } from "../store/port.js";
 import type { ClaimedStep, NudgeFilter, RunStore } from "../store/run-port.js";
 import { type Logger, silentLogger } from "../util/log.js";
+import { abortableSleep, sleep } from "../util/signals.js";
+import type { ExecutionOutcome } from "../vocab.js";
 import { CompletionBatcher } from "./completions.js";
 import { ExecutorCache, type Loaded } from "./executor-cache.js";
 import type { WorkerOptions } from "./options.js";
@@ -40,10 +40,6 @@ const WORKER_NUDGES: NudgeFilter = { kinds: ["work", "revoke"] };
 /** After a failed heartbeat or lease expiry: retry this soon, this many times, before the next tick (H). */
 const HEARTBEAT_RETRY_MS = 150;
 const HEARTBEAT_RETRIES = 2;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 export class Worker {
   private readonly inflight = new Map<string, InFlight>();

@@ -14,7 +14,7 @@ import { validateRunSpec } from "../../src/spec/index.js";
 import { openStore } from "../../src/store/index.js";
 import type { Store } from "../../src/store/port.js";
 import type { RunStore } from "../../src/store/run-port.js";
-import { TERMINAL_RUN_STATUSES } from "../../src/store/types.js";
+import { TERMINAL_RUN_STATUSES } from "../../src/vocab.js";
 import { CLI_PATH } from "../support/cli.js";
 import { type KillRecord, type OutageWindow, type TableFigures, verifyChaos } from "./verify.js";
 

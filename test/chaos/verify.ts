@@ -7,7 +7,7 @@ import { isDeepStrictEqual } from "node:util";
 import { reaggregateRun } from "../../src/kernel/reaggregate.js";
 import type { Store } from "../../src/store/port.js";
 import type { AttemptRecord, EventRecord, RunStore, StepRecord } from "../../src/store/run-port.js";
-import { TERMINAL_RUN_STATUSES } from "../../src/store/types.js";
+import { TERMINAL_RUN_STATUSES } from "../../src/vocab.js";
 
 export interface KillRecord {
   worker_id: string;

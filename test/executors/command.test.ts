@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { CommandExecutor, type CommandExecutorConfig, commandEnv } from "../../src/executors/command.js";
 import { runAttempt } from "../../src/executors/run-attempt.js";
-import type { ExecutionOutcome } from "../../src/executors/types.js";
+import type { ExecutionOutcome } from "../../src/vocab.js";
 import { makeTempDir } from "../support/sqlite.js";
 import { makeAttempt, nested, never } from "./helpers.js";
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { CAPABILITIES_TTL_MS, HttpExecutor, type HttpExecutorConfig } from "../../src/executors/http.js";
 import { runAttempt } from "../../src/executors/run-attempt.js";
-import type { ExecutionOutcome } from "../../src/executors/types.js";
+import type { ExecutionOutcome } from "../../src/vocab.js";
 import {
   type Handler,
   startTestRuntime,

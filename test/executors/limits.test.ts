@@ -1,46 +1,12 @@
 import { describe, expect, it } from "vitest";
 import {
-  checkEvidenceLimits,
   classifyFetchError,
   classifyHttpStatus,
-  cutErrorText,
   MAX_RETRY_AFTER_MS,
-  outputTooLarge,
-  parseJsonObject,
   parseRetryAfter,
   readBodyCapped,
-} from "../../src/executors/limits.js";
-
-describe("cutErrorText", () => {
-  it("leaves short text alone", () => {
-    expect(cutErrorText("hello", 10)).toBe("hello");
-    expect(cutErrorText("a".repeat(8192))).toBe("a".repeat(8192));
-  });
-
-  it("cuts to the byte limit, ellipsis included", () => {
-    const cut = cutErrorText("a".repeat(20), 10);
-    expect(cut).toBe(`${"a".repeat(7)}…`);
-    expect(Buffer.byteLength(cut)).toBe(10);
-    expect(Buffer.byteLength(cutErrorText("x".repeat(10_000)))).toBe(8192);
-  });
-
-  it("never splits a UTF-8 character", () => {
-    // "é" is 2 bytes, "😀" 4: every cut point must land between characters.
-    for (const unit of ["é", "😀", "日"]) {
-      for (let max = 4; max < 20; max++) {
-        const cut = cutErrorText(unit.repeat(20), max);
-        expect(cut.endsWith("…")).toBe(true);
-        expect(Buffer.byteLength(cut)).toBeLessThanOrEqual(max);
-        expect(cut).not.toContain("\uFFFD");
-        expect(cut.slice(0, -1)).toBe(unit.repeat([...cut.slice(0, -1)].length));
-      }
-    }
-  });
-
-  it("returns nothing when not even the ellipsis fits", () => {
-    expect(cutErrorText("abcdef", 2)).toBe("");
-  });
-});
+} from "../../src/executors/http-response.js";
+import { checkEvidenceLimits, outputTooLarge, parseJsonObject } from "../../src/executors/output.js";
 
 describe("parseRetryAfter", () => {
   const now = Date.UTC(2025, 0, 1, 12, 0, 0);

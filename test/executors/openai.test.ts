@@ -3,8 +3,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { OpenAIExecutor, type OpenAIExecutorConfig } from "../../src/executors/openai.js";
 import { runAttempt } from "../../src/executors/run-attempt.js";
-import type { ExecutionOutcome } from "../../src/executors/types.js";
 import type { JsonObject } from "../../src/spec/types.js";
+import type { ExecutionOutcome } from "../../src/vocab.js";
 import {
   type ChatScript,
   completion,

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { runAttempt } from "../../src/executors/run-attempt.js";
 import { SimExecutor } from "../../src/executors/sim.js";
-import type { ExecutionOutcome, Executor } from "../../src/executors/types.js";
+import type { Executor } from "../../src/executors/types.js";
 import type { JsonObject } from "../../src/spec/types.js";
+import type { ExecutionOutcome } from "../../src/vocab.js";
 import { makeAttempt, nested } from "./helpers.js";
 
 function fake(execute: Executor["execute"]): Executor {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { redactOutcome, redactSecret } from "../../src/executors/limits.js";
+import { redactOutcome, redactSecret } from "../../src/executors/redact.js";
 import { validateExecutorConfig } from "../../src/executors/registry.js";
 import {
   DEFAULT_SECRET_ENV_PREFIX,

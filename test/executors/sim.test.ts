@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { resolveSimOptions, SimExecutor, simDraw } from "../../src/executors/sim.js";
-import type { ExecutionOutcome } from "../../src/executors/types.js";
 import type { JsonObject } from "../../src/spec/types.js";
+import type { ExecutionOutcome } from "../../src/vocab.js";
 import { makeAttempt, never } from "./helpers.js";
 
 function sim(config: JsonObject = {}): SimExecutor {

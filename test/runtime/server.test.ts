@@ -2,9 +2,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { HttpExecutor } from "../../src/executors/http.js";
 import { runAttempt } from "../../src/executors/run-attempt.js";
-import type { ExecutionOutcome } from "../../src/executors/types.js";
 import { createRuntime, type Runtime } from "../../src/runtime/server.js";
 import { type ExecuteHandler, RuntimeError, type RuntimeHandler } from "../../src/runtime/types.js";
+import type { ExecutionOutcome } from "../../src/vocab.js";
 import { makeAttempt, never } from "../executors/helpers.js";
 
 const runtimes: Runtime[] = [];

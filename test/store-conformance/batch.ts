@@ -4,7 +4,6 @@
 // finishAttempts call with the completions shuffled, once with finishAttempt per completion; the runs, steps,
 // attempts and events must read back the same once ids and tokens are masked and times are made relative.
 import { expect, it } from "vitest";
-import type { ExecutionOutcome } from "../../src/executors/types.js";
 import { type Completion, type FinishOutcome, finishAttempts } from "../../src/kernel/attempts.js";
 import {
   type AttemptLease,
@@ -15,6 +14,7 @@ import {
   submitRun,
 } from "../../src/kernel/index.js";
 import type { JsonValue, RunSpec } from "../../src/spec/types.js";
+import type { ExecutionOutcome } from "../../src/vocab.js";
 import {
   type ConformanceStore,
   claim,

@@ -6,7 +6,7 @@ import { expect, it } from "vitest";
 import { cancelRun, finishAttempt, getRunResult, retryRun, submitRun } from "../../src/kernel/index.js";
 import type { JsonObject, JsonValue } from "../../src/spec/types.js";
 import type { RunTx } from "../../src/store/run-port.js";
-import { ACTIVE_STEP_STATUSES } from "../../src/store/types.js";
+import { ACTIVE_STEP_STATUSES } from "../../src/vocab.js";
 import {
   type ConformanceStore,
   claimRun,

@@ -2,12 +2,12 @@
 // outcomes and small readers. Tests drive the kernel directly (claimSteps → finishAttempt) with injected
 // times, so nothing here sleeps on a lease or talks to an executor.
 import { expect } from "vitest";
-import type { ExecutionOutcome } from "../../src/executors/types.js";
 import { type AttemptLease, leaseOf } from "../../src/kernel/index.js";
 import { validateRunSpec } from "../../src/spec/index.js";
 import type { JsonObject, JsonValue, RunSpec } from "../../src/spec/types.js";
 import type { Store } from "../../src/store/port.js";
 import type { ClaimedStep, EventRecord, RunStore } from "../../src/store/run-port.js";
+import type { ExecutionOutcome } from "../../src/vocab.js";
 
 export type ConformanceStore = Store & RunStore;
 

@@ -1,10 +1,10 @@
 // The knowledge store (SPEC §9): reputation applied once per run in the finalizing transaction, feedback that
 // replaces itself and corrects the counts, and REPUTATION_WEIGHTED reading the store by task type first.
 import { expect, it } from "vitest";
-import type { ExecutionOutcome } from "../../src/executors/types.js";
 import { finishAttempt, recordFeedback, retryRun, submitRun } from "../../src/kernel/index.js";
 import { reputationUnits } from "../../src/kernel/reputation.js";
 import type { JsonObject } from "../../src/spec/types.js";
+import type { ExecutionOutcome } from "../../src/vocab.js";
 import {
   type ConformanceStore,
   claimRun,

@@ -3,7 +3,7 @@
 import { expect, it } from "vitest";
 import { cancelRun, finishAttempt, recordFeedback, submitRun } from "../../src/kernel/index.js";
 import { pruneRuns } from "../../src/kernel/prune.js";
-import type { RunStatus } from "../../src/store/types.js";
+import type { RunStatus } from "../../src/vocab.js";
 import {
   type ConformanceStore,
   claimRun,

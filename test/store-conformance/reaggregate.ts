@@ -2,9 +2,9 @@
 // seeded corpus of policies and outcomes played through the real kernel (ties, quorums, failures, retries,
 // re-explore rounds, early stop); under another policy it replays the stored rounds and writes nothing.
 import { expect, it } from "vitest";
-import type { ExecutionOutcome } from "../../src/executors/types.js";
 import { finishAttempt, getRunResult, leaseOf, reaggregateRun, submitRun } from "../../src/kernel/index.js";
 import type { JsonObject, JsonValue } from "../../src/spec/types.js";
+import type { ExecutionOutcome } from "../../src/vocab.js";
 import {
   type ConformanceStore,
   claim,

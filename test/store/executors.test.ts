@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ExecutorKind } from "../../src/store/types.js";
+import type { ExecutorKind } from "../../src/vocab.js";
 import { describePg } from "../support/pg.js";
 import { type DialectHarness, postgresHarness, sqliteHarness } from "./dialects.js";
 

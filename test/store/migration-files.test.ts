@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { checkMigrations, DIALECTS, readSqlFiles } from "../../scripts/gen-migrations.js";
 import { MIGRATIONS as PG_MIGRATIONS } from "../../src/store/postgres/migrations/index.js";
 import { MIGRATIONS as SQLITE_MIGRATIONS } from "../../src/store/sqlite/migrations/index.js";
-import { ATTEMPT_STATUSES, EXECUTOR_KINDS, RUN_STATUSES, STEP_STATUSES } from "../../src/store/types.js";
+import { ATTEMPT_STATUSES, EXECUTOR_KINDS, RUN_STATUSES, STEP_STATUSES } from "../../src/vocab.js";
 
 const EMBEDDED = { postgres: PG_MIGRATIONS, sqlite: SQLITE_MIGRATIONS };
 

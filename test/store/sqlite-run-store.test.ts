@@ -5,12 +5,12 @@ import { spawn } from "node:child_process";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { WattswarmError } from "../../src/errors.js";
-import type { ExecutionOutcome } from "../../src/executors/types.js";
 import { finishAttempt, leaseOf, submitRun } from "../../src/kernel/index.js";
 import type { JsonObject, JsonValue, RunSpec } from "../../src/spec/types.js";
 import { validateRunSpec } from "../../src/spec/validate.js";
 import type { ClaimedStep, RunRecord } from "../../src/store/run-port.js";
 import { SqliteStore } from "../../src/store/sqlite/index.js";
+import type { ExecutionOutcome } from "../../src/vocab.js";
 import { CLI_PATH, cliIsBuilt } from "../support/cli.js";
 import { useTempSqlite } from "../support/sqlite.js";
 

@@ -3,16 +3,14 @@
 // constant lists of the contracts are imported.
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import {
-  type AggregationInput,
-  type AggregationResult,
-  type Decision,
-  type EarlyStopReport,
-  type ReexploreDirective,
-  type ReexploreRecord,
-  STEP_STATUSES,
-  type StepState,
-  type StepStatus,
+import type {
+  AggregationInput,
+  AggregationResult,
+  Decision,
+  EarlyStopReport,
+  ReexploreDirective,
+  ReexploreRecord,
+  StepState,
 } from "../../src/aggregation/types.js";
 import {
   type AggregationPolicy,
@@ -34,6 +32,7 @@ import {
   VOTE_ON,
   VOTE_WEIGHTS,
 } from "../../src/spec/types.js";
+import { STEP_STATUSES, type StepStatus } from "../../src/vocab.js";
 
 export const RUN_ID = "analysis-run-001";
 

@@ -12,7 +12,8 @@ import {
   removeExecutor,
 } from "../../kernel/executor-admin.js";
 import type { JsonObject } from "../../spec/types.js";
-import type { ExecutorInput, ExecutorKind } from "../../store/types.js";
+import type { ExecutorInput } from "../../store/types.js";
+import type { ExecutorKind } from "../../vocab.js";
 import { withStore } from "../context.js";
 import { intOption, numberOption } from "../options.js";
 import { globalOptions, printJson } from "../output.js";

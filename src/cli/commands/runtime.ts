@@ -7,7 +7,7 @@ import { type Command, InvalidArgumentError } from "commander";
 import { WattswarmError } from "../../errors.js";
 import { OpenAIExecutor, type OpenAIExecutorConfig } from "../../executors/openai.js";
 import { SIM_CAPABILITIES, SimExecutor } from "../../executors/sim.js";
-import type { ExecuteRequest, ExecutionOutcome, Executor } from "../../executors/types.js";
+import type { ExecuteRequest, Executor } from "../../executors/types.js";
 import { createRuntime, DEFAULT_RUNTIME_PORT } from "../../runtime/server.js";
 import {
   type Capabilities,
@@ -16,6 +16,7 @@ import {
   type RuntimeHandler,
 } from "../../runtime/types.js";
 import { hostHeaderName, isLoopbackHost } from "../../util/http-guard.js";
+import type { ExecutionOutcome } from "../../vocab.js";
 import { intOption } from "../options.js";
 
 interface RuntimeOptions {

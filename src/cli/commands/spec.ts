@@ -2,7 +2,7 @@
 
 import { readFile, stat } from "node:fs/promises";
 import type { Command } from "commander";
-import { WattswarmError } from "../../errors.js";
+import { errorMessage, WattswarmError } from "../../errors.js";
 import { invalidSpecError } from "../../kernel/admit.js";
 import type { ValidationResult } from "../../spec/index.js";
 import { globalOptions, printJson, printWarning } from "../output.js";
@@ -21,8 +21,7 @@ const REASONS: Readonly<Record<string, string>> = {
 
 function cannotRead(file: string, err: unknown): WattswarmError {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  const reason =
-    (code !== undefined ? REASONS[code] : undefined) ?? (err instanceof Error ? err.message : String(err));
+  const reason = (code !== undefined ? REASONS[code] : undefined) ?? errorMessage(err);
   return new WattswarmError("USAGE", `cannot read ${file}: ${reason}`);
 }
 

@@ -1,5 +1,7 @@
 // Named SQL for the PostgreSQL adapter, one constant per operation; values always go in as parameters.
 
+import { EXECUTOR_COLUMNS } from "../columns.js";
+
 /** Bootstrap: exists before 001 so the runner can record 001 itself. */
 export const CREATE_MIGRATIONS_TABLE = `
   CREATE TABLE wattswarm_migrations (
@@ -30,8 +32,6 @@ export const RECORD_MIGRATION = `
   INSERT INTO wattswarm_migrations (version, name, applied_at) VALUES ($1, $2, now())`;
 
 export const NOW = "SELECT now() AS now";
-
-const EXECUTOR_COLUMNS = "name, kind, config_json, created_at, updated_at";
 
 // COLLATE "C": the same byte order SQLite uses, whatever the database's locale.
 export const LIST_EXECUTORS = `SELECT ${EXECUTOR_COLUMNS} FROM executors ORDER BY name COLLATE "C"`;

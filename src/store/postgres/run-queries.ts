@@ -1,19 +1,8 @@
-import { ACTIVE_STEP_STATUSES } from "../types.js";
-
 // Named SQL of the run port (PostgreSQL). Every value is a parameter; the only text composed at run time is
 // the SET list of guarded updates, built from a fixed column whitelist (run-tx.ts), never from input.
 
-export const RUN_COLUMNS = `run_id, status, task_type, spec_json, shared_inputs_json, round, event_seq, active_steps,
-  reputation_applied, result_json, error_text, created_at, updated_at, started_at, finished_at`;
-
-export const STEP_COLUMNS = `step_id, run_id, ordinal, agent_id, executor, profile, prompt, inputs_json, weight, priority,
-  timeout_ms, status, round, attempt, attempt_seq, max_attempts, next_run_at, run_created_at, lease_token,
-  lease_owner, lease_until, result_json, error_text, created_at, updated_at, started_at, finished_at`;
-
-export const ATTEMPT_COLUMNS = `step_id, attempt_seq, run_id, round, attempt, worker_id, lease_token, status, closed_as,
-  error_code, result_json, error_text, due_at, started_at, finished_at`;
-
-export const EVENT_COLUMNS = "id, run_id, seq, event_type, payload_json, created_at";
+import { ACTIVE_STEP_STATUSES } from "../../vocab.js";
+import { ATTEMPT_COLUMNS, EVENT_COLUMNS, RUN_COLUMNS, STEP_COLUMNS } from "../columns.js";
 
 /** BEGIN and the transaction's clock in one round trip (a multi-statement simple query). */
 export const TX_BEGIN_NOW = "BEGIN; SELECT now() AS now";

@@ -1,5 +1,6 @@
 // The run half of the PostgreSQL adapter: transactions, claims, heartbeats and reads.
 import { WattswarmError } from "../../errors.js";
+import type { StepStatus } from "../../vocab.js";
 import { toReputationRecord } from "../reputation-rows.js";
 import type {
   AttemptRecord,
@@ -15,7 +16,6 @@ import type {
   StepRecord,
 } from "../run-port.js";
 import { openedAttempt } from "../run-rows.js";
-import type { StepStatus } from "../types.js";
 import type { PgDatabase } from "./database.js";
 import { LIST_REPUTATION } from "./knowledge-queries.js";
 import { nudgePayload, type PgNotifier } from "./notifier.js";

@@ -1,6 +1,7 @@
 // RunTx on PostgreSQL: one pooled client between BEGIN and COMMIT. Row locks follow SPEC §4: run rows, then
 // step rows, then agent_reputation rows.
 import type { JsonValue } from "../../spec/types.js";
+import type { RunStatus, StepStatus } from "../../vocab.js";
 import { orderedDeltas } from "../reputation-rows.js";
 import type {
   AttemptClaimInfo,
@@ -22,7 +23,6 @@ import type {
   StepRecord,
 } from "../run-port.js";
 import type { PatchColumn } from "../run-rows.js";
-import type { RunStatus, StepStatus } from "../types.js";
 import type { PgQueryable } from "./database.js";
 import { isDatabaseFailure } from "./errors.js";
 import { APPLY_REPUTATION, GET_FEEDBACK, PUT_FEEDBACK } from "./knowledge-queries.js";

@@ -8,6 +8,7 @@ import { mkdirSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { WattswarmError } from "../../errors.js";
+import { sleep } from "../../util/signals.js";
 
 export type SqliteDb = Database.Database;
 
@@ -118,10 +119,6 @@ function withoutBusyTimeout<T>(db: SqliteDb, fn: () => T): T {
   } finally {
     cached(db, `PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`).run();
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**

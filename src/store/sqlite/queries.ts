@@ -1,6 +1,8 @@
 // Named SQL for the SQLite adapter, one constant per operation; values always go in as parameters. Times are
 // epoch milliseconds from the process clock, passed in by the caller (SPEC §3).
 
+import { EXECUTOR_COLUMNS } from "../columns.js";
+
 /** Bootstrap: exists before 001 so the runner can record 001 itself. */
 export const CREATE_MIGRATIONS_TABLE = `
   CREATE TABLE wattswarm_migrations (
@@ -17,8 +19,6 @@ export const APPLIED_VERSIONS = "SELECT version FROM wattswarm_migrations ORDER 
 
 export const RECORD_MIGRATION =
   "INSERT INTO wattswarm_migrations (version, name, applied_at) VALUES (?, ?, ?)";
-
-const EXECUTOR_COLUMNS = "name, kind, config_json, created_at, updated_at";
 
 export const LIST_EXECUTORS = `SELECT ${EXECUTOR_COLUMNS} FROM executors ORDER BY name`;
 

@@ -1,10 +1,11 @@
 // Row ↔ record mapping for the run tables on SQLite: json is TEXT, times are epoch-ms INTEGERs, booleans 0/1
 // (001_initial.sql). Reading shares the field lists with PostgreSQL (../run-rows.ts); writing is here.
+
+import { ACTIVE_STEP_STATUSES } from "../../vocab.js";
 import { isoTime } from "../records.js";
 import type { AttemptRecord, EventRecord, RunRecord, StepRecord } from "../run-port.js";
 import * as rows from "../run-rows.js";
 import { type PatchColumn, patchEntries, type Row, type RowCodec } from "../run-rows.js";
-import { ACTIVE_STEP_STATUSES } from "../types.js";
 
 export type { Row } from "../run-rows.js";
 

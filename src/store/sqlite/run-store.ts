@@ -8,6 +8,7 @@
 // event loop keeps running), for the store's busy wait (5 s by default) in all, before anything ran.
 import { randomUUID } from "node:crypto";
 import { WattswarmError } from "../../errors.js";
+import type { StepStatus } from "../../vocab.js";
 import { isoTime } from "../records.js";
 import { toReputationRecord } from "../reputation-rows.js";
 import type {
@@ -24,7 +25,6 @@ import type {
   StepRecord,
 } from "../run-port.js";
 import { openedAttempt } from "../run-rows.js";
-import type { StepStatus } from "../types.js";
 import { type BusyWait, cached, immediate, type SqliteDb } from "./connection.js";
 import { LIST_REPUTATION } from "./knowledge-queries.js";
 import {

@@ -2,6 +2,7 @@
 // BEGIN IMMEDIATE is the database-wide write lock, so it stands for every row lock of SPEC §4. better-sqlite3
 // is synchronous: each method runs its statements at once and returns a settled promise.
 
+import type { RunStatus, StepStatus } from "../../vocab.js";
 import { isoTime } from "../records.js";
 import { orderedDeltas } from "../reputation-rows.js";
 import type {
@@ -29,7 +30,6 @@ import {
   RUN_PATCH_COLUMNS,
   STEP_PATCH_COLUMNS,
 } from "../run-rows.js";
-import type { RunStatus, StepStatus } from "../types.js";
 import { cached, type SqliteDb } from "./connection.js";
 import { APPLY_REPUTATION, GET_FEEDBACK, PUT_FEEDBACK } from "./knowledge-queries.js";
 import {

@@ -1,4 +1,4 @@
-// Small AbortSignal helpers. Written by hand rather than with AbortSignal.any so every listener and timer is
+// Timers and small AbortSignal helpers. Importable from every layer: it depends on nothing. Written by hand rather than with AbortSignal.any so every listener and timer is
 // removed when an attempt ends: a worker runs thousands of attempts and must not accumulate listeners on a
 // long-lived cancel signal.
 
@@ -40,6 +40,11 @@ export function combineSignals(
     cleanups.push(() => clearTimeout(timer));
   }
   return { signal: controller.signal, dispose };
+}
+
+/** Resolves after `ms` (always through a timer, so even `sleep(0)` lets other work run). */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Resolves after `ms`, or early (to `false`) when the signal aborts; `true` when the full time passed. */
