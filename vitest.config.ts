@@ -10,7 +10,7 @@ const UNIT = [
   "test/cli/progress.test.ts",
   "test/docs/**/*.test.ts",
   "test/executors/{limits,llm-prompt,registry,request,run-attempt,secrets,sim}.test.ts",
-  "test/kernel/reputation.test.ts",
+  "test/kernel/{reputation,states}.test.ts",
   "test/spec/**/*.test.ts",
   "test/store/{config,migration-files,pg-errors}.test.ts",
   "test/worker/completions.test.ts",

@@ -21,7 +21,14 @@ import type { AttemptStatus, ExecutionOutcome } from "../vocab.js";
 import { retryDelayMs } from "./backoff.js";
 import { stepEvent } from "./events.js";
 import { isActive, type SettleOutcome, settleRun, settleSteps } from "./settle.js";
-import { STEP_TRANSITIONS } from "./states.js";
+import {
+  canStep,
+  expectLeasesClosed,
+  LEASE_HELD,
+  moveSteps,
+  STEP_TRANSITIONS,
+  type StepTransition,
+} from "./states.js";
 
 export interface AttemptLease {
   run_id: string;
@@ -50,6 +57,12 @@ export type FinishOutcome =
 function attemptStatusFor(outcome: ExecutionOutcome, attemptsLeft: boolean): AttemptStatus {
   if (outcome.ok) return "SUCCEEDED";
   return outcome.retryable && attemptsLeft ? "RETRYABLE_ERROR" : "FAILED";
+}
+
+/** The step transition that records an executor's outcome (SPEC §4): complete, retryWait or fail. */
+function closingTransition(outcome: ExecutionOutcome, attemptsLeft: boolean): StepTransition {
+  if (outcome.ok) return "complete";
+  return outcome.retryable && attemptsLeft ? "retryWait" : "fail";
 }
 
 function leasedEvent(step: StepRecord, attempt: AttemptClaimInfo | null): NewEvent {
@@ -218,7 +231,7 @@ async function finishPass(
     if (step?.run_id !== c.lease.run_id) {
       results[c.index] = { applied: false, reason: "NOT_FOUND" };
     } else if (
-      step.status !== "LEASED" ||
+      !canStep(closingTransition(c.outcome, step.attempt < step.max_attempts), step.status) ||
       step.lease_token !== c.lease.lease_token ||
       taken.has(step.step_id)
     ) {
@@ -241,19 +254,21 @@ async function finishPass(
     })),
   );
   const claims = new Map(closed.map((a) => [a.step_id, a]));
-  const written = await tx.closeLeases(
-    applied.map(({ step, after }) => ({
-      step_id: step.step_id,
-      lease_token: step.lease_token as string,
-      status: after.status,
-      result: after.result,
-      error_text: after.error_text,
-      next_run_at: after.next_run_at,
-      finished_at: after.finished_at,
-    })),
+  const leases = applied.map(({ step, after }) => ({
+    step_id: step.step_id,
+    lease_token: step.lease_token as string,
+    status: after.status,
+    result: after.result,
+    error_text: after.error_text,
+    next_run_at: after.next_run_at,
+    finished_at: after.finished_at,
+  }));
+  // The steps are held locked with the tokens read: a lease that is not closed is a bug.
+  expectLeasesClosed(
+    `finishAttempts: run ${[...new Set(applied.map((a) => a.step.run_id))].join(", ")}`,
+    leases,
+    await tx.closeLeases(leases),
   );
-  if (written !== applied.length)
-    throw new Error(`finishAttempts: ${applied.length - written} leases moved under lock`);
 
   for (const runId of [...new Set(applied.map((a) => a.step.run_id))].sort()) {
     const run = runs.get(runId) as RunRecord;
@@ -287,17 +302,18 @@ function outcomeOf(
 ): Omit<Applied, "index" | "outcome" | "step"> {
   const now = at.toISOString();
   const attemptStatus = attemptStatusFor(outcome, step.attempt < step.max_attempts);
+  const status = STEP_TRANSITIONS[closingTransition(outcome, step.attempt < step.max_attempts)].to;
   const cleared = { lease_token: null, lease_owner: null, lease_until: null, updated_at: now };
   if (outcome.ok) {
     const after: StepRecord = {
       ...step,
       ...cleared,
-      status: "SUCCEEDED",
+      status,
       result: outcome.response,
       error_text: null,
       finished_at: now,
     };
-    return { attemptStatus, after, outcomeEvent: stepEvent("STEP_COMPLETED", step, { status: "SUCCEEDED" }) };
+    return { attemptStatus, after, outcomeEvent: stepEvent("STEP_COMPLETED", step, { status }) };
   }
   const error = cutText(outcome.error);
   if (attemptStatus === "RETRYABLE_ERROR") {
@@ -306,15 +322,15 @@ function outcomeOf(
     const after: StepRecord = {
       ...step,
       ...cleared,
-      status: "RETRY_WAIT",
+      status,
       next_run_at: nextRunAt,
       error_text: error,
     };
     const payload = { error, error_code: outcome.code, next_run_at: nextRunAt, delay_ms: delay };
     return { attemptStatus, after, outcomeEvent: stepEvent("STEP_RETRY_WAIT", step, payload) };
   }
-  const after: StepRecord = { ...step, ...cleared, status: "FAILED", error_text: error, finished_at: now };
-  const payload = { status: "FAILED", error, error_code: outcome.code };
+  const after: StepRecord = { ...step, ...cleared, status, error_text: error, finished_at: now };
+  const payload = { status, error, error_code: outcome.code };
   return { attemptStatus, after, outcomeEvent: stepEvent("STEP_COMPLETED", step, payload) };
 }
 
@@ -365,11 +381,11 @@ export async function releaseAttempts(
       let count = 0;
       for (const lease of byRun.get(runId) ?? []) {
         const step = steps.find((s) => s.step_id === lease.step_id);
-        if (step?.status !== "LEASED" || step.lease_token !== lease.lease_token) continue;
+        // A lease this worker lost (expired, reclaimed, cancelled) is not its to release: a legal race.
+        if (!step || !canStep("release", step.status) || step.lease_token !== lease.lease_token) continue;
         const attempt = await tx.getAttempt(step.step_id, step.attempt_seq);
         await tx.updateAttempt(step.step_id, step.attempt_seq, { status: "RELEASED", finished_at: now });
-        await tx.updateSteps([step.step_id], STEP_TRANSITIONS.release.from, {
-          status: "QUEUED",
+        await moveSteps(tx, runId, [step.step_id], "release", {
           attempt: Math.max(0, step.attempt - 1),
           next_run_at: now,
           lease_token: null,
@@ -427,14 +443,12 @@ async function expireRunLeases(tx: RunTx, runId: string, isolate: boolean): Prom
   const nowMs = tx.now.getTime();
   const now = tx.now.toISOString();
   const stale = steps
-    .filter((s) => s.status === "LEASED" && s.lease_until !== null && Date.parse(s.lease_until) < nowMs)
+    .filter((s) => s.status === LEASE_HELD && s.lease_until !== null && Date.parse(s.lease_until) < nowMs)
     .map((step) => {
       const left = step.attempt < step.max_attempts;
       const error = `LEASE_EXPIRED: lease of worker ${step.lease_owner ?? "?"} ended at ${step.lease_until}`;
-      const status: StepRecord["status"] = left
-        ? STEP_TRANSITIONS.expireRetry.to
-        : STEP_TRANSITIONS.expireFail.to;
-      return { step, left, error, status };
+      // expireRetry or expireFail (both from the lease-held status): the table names the status it leaves.
+      return { step, left, error, status: STEP_TRANSITIONS[left ? "expireRetry" : "expireFail"].to };
     });
   if (stale.length === 0) return 0;
   const closed = await tx.closeAttempts(
@@ -449,19 +463,17 @@ async function expireRunLeases(tx: RunTx, runId: string, isolate: boolean): Prom
     })),
   );
   const claims = new Map(closed.map((a) => [a.step_id, a]));
-  const written = await tx.closeLeases(
-    stale.map(({ step, left, error, status }) => ({
-      step_id: step.step_id,
-      lease_token: step.lease_token as string,
-      status,
-      result: step.result,
-      error_text: error,
-      next_run_at: now,
-      finished_at: left ? step.finished_at : now,
-    })),
-  );
-  if (written !== stale.length)
-    throw new Error(`expireLeases: run ${runId}: ${stale.length - written} leases moved under lock`);
+  const leases = stale.map(({ step, left, error, status }) => ({
+    step_id: step.step_id,
+    lease_token: step.lease_token as string,
+    status,
+    result: step.result,
+    error_text: error,
+    next_run_at: now,
+    finished_at: left ? step.finished_at : now,
+  }));
+  // The steps are held locked with the tokens read: a lease that is not closed is a bug.
+  expectLeasesClosed(`expireLeases: run ${runId}`, leases, await tx.closeLeases(leases));
   const events: NewEvent[] = [];
   for (const { step, error, status } of stale) {
     events.push(

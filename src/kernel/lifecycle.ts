@@ -10,7 +10,15 @@ import { runEvent } from "./events.js";
 import { newStepId } from "./ids.js";
 import { CANCELLED_RESOLUTION, countSteps, provisionalResult } from "./result.js";
 import { cancelSteps, isActive } from "./settle.js";
-import { isTerminalRun, RUN_TRANSITIONS, STEP_TRANSITIONS } from "./states.js";
+import {
+  canRun,
+  canStep,
+  isTerminalRun,
+  moveRun,
+  moveRunSteps,
+  moveSteps,
+  RUN_TRANSITIONS,
+} from "./states.js";
 
 export async function lockExistingRun(tx: RunTx, runId: string): Promise<RunRecord> {
   const run = await tx.lockRun(runId);
@@ -108,7 +116,8 @@ function submitOnce(store: RunStore, spec: RunSpec, kickoff: boolean): Promise<S
           `run "${spec.run_id}" already exists with a different spec; choose another run_id`,
         );
       }
-      const kicked = kickoff && existing.status === "CREATED" ? await kickoffLocked(tx, existing) : false;
+      const kicked =
+        kickoff && canRun("kickoff", existing.status) ? await kickoffLocked(tx, existing) : false;
       return { ok: true, run_id: spec.run_id, kicked_off: kicked, created: false };
     }
     const now = tx.now.toISOString();
@@ -126,12 +135,10 @@ function submitOnce(store: RunStore, spec: RunSpec, kickoff: boolean): Promise<S
 
 async function kickoffLocked(tx: RunTx, run: RunRecord): Promise<boolean> {
   const now = tx.now.toISOString();
-  await tx.updateRun(run.run_id, RUN_TRANSITIONS.kickoff.from, { status: "QUEUED" });
-  // One statement for all the run's CREATED steps (the run row is locked: nothing else moves them).
-  const queued = await tx.updateRunSteps(run.run_id, STEP_TRANSITIONS.kickoff.from, {
-    status: "QUEUED",
-    next_run_at: now,
-  });
+  await moveRun(tx, run.run_id, "kickoff");
+  // One statement for all the run's steps, CREATED like the run since submit (the run row is locked: nothing
+  // else moves them); one step per agent of the spec.
+  const queued = await moveRunSteps(tx, run.run_id, "kickoff", run.spec.agents.length, { next_run_at: now });
   await tx.appendEvents(run.run_id, [runEvent("RUN_KICKOFF", run.run_id, { steps_queued: queued })]);
   tx.notify(run.run_id, "work");
   return true;
@@ -143,9 +150,9 @@ export async function kickoffRun(
 ): Promise<{ ok: true; run_id: string; status: RunStatus; kicked_off: boolean }> {
   return store.transaction(async (tx) => {
     const run = await lockExistingRun(tx, runId);
-    if (run.status === "CREATED") {
+    if (canRun("kickoff", run.status)) {
       await kickoffLocked(tx, run);
-      return { ok: true, run_id: runId, status: "QUEUED", kicked_off: true };
+      return { ok: true, run_id: runId, status: RUN_TRANSITIONS.kickoff.to, kicked_off: true };
     }
     if (isTerminalRun(run.status)) {
       throw new WattswarmError(
@@ -163,8 +170,8 @@ export async function cancelRun(
 ): Promise<{ ok: true; run_id: string; status: RunStatus }> {
   return store.transaction(async (tx) => {
     const run = await lockExistingRun(tx, runId);
-    if (run.status === "CANCELLED") return { ok: true, run_id: runId, status: run.status };
-    if (!RUN_TRANSITIONS.cancel.from.includes(run.status)) {
+    if (run.status === RUN_TRANSITIONS.cancel.to) return { ok: true, run_id: runId, status: run.status };
+    if (!canRun("cancel", run.status)) {
       throw new WattswarmError(
         "INVALID_STATE",
         `run "${runId}" is already ${run.status}; it cannot be cancelled`,
@@ -176,9 +183,8 @@ export async function cancelRun(
     events.push(...(await cancelSteps(tx, steps.filter(isActive), "RUN_CANCELLED")));
     const after = await tx.lockSteps(runId);
     const counts = countSteps(after);
-    const cancelled: RunRecord = { ...run, status: "CANCELLED", finished_at: now };
-    await tx.updateRun(runId, RUN_TRANSITIONS.cancel.from, {
-      status: "CANCELLED",
+    const cancelled: RunRecord = { ...run, status: RUN_TRANSITIONS.cancel.to, finished_at: now };
+    await moveRun(tx, runId, "cancel", {
       finished_at: now,
       result: provisionalResult(cancelled, counts),
     });
@@ -193,7 +199,7 @@ export async function cancelRun(
     );
     await tx.appendEvents(runId, events);
     tx.notify(runId, "revoke");
-    return { ok: true, run_id: runId, status: "CANCELLED" };
+    return { ok: true, run_id: runId, status: cancelled.status };
   });
 }
 
@@ -203,32 +209,30 @@ export async function retryRun(
 ): Promise<{ ok: true; run_id: string; status: RunStatus; steps_requeued: number }> {
   return store.transaction(async (tx) => {
     const run = await lockExistingRun(tx, runId);
-    if (!RUN_TRANSITIONS.retry.from.includes(run.status)) {
+    if (!canRun("retry", run.status)) {
       throw new WattswarmError(
         "INVALID_STATE",
         `run "${runId}" is ${run.status}; retry needs a FAILED run or one with FAILED or RETRY_WAIT steps`,
       );
     }
     const steps = await tx.lockSteps(runId);
-    const movable = steps.filter((s) => STEP_TRANSITIONS.retry.from.includes(s.status));
+    const movable = steps.filter((s) => canStep("retry", s.status));
     if (movable.length === 0) {
       throw new WattswarmError("INVALID_STATE", `run "${runId}" has no FAILED or RETRY_WAIT step to retry`);
     }
     const now = tx.now.toISOString();
-    await tx.updateSteps(
+    await moveSteps(
+      tx,
+      runId,
       movable.map((s) => s.step_id),
-      STEP_TRANSITIONS.retry.from,
-      { status: "QUEUED", attempt: 0, next_run_at: now, error_text: null, finished_at: null },
+      "retry",
+      { attempt: 0, next_run_at: now, error_text: null, finished_at: null },
     );
     let status = run.status;
-    if (run.status === "FAILED") {
-      await tx.updateRun(runId, ["FAILED"], {
-        status: "QUEUED",
-        result: null,
-        error_text: null,
-        finished_at: null,
-      });
-      status = "QUEUED";
+    // A terminal run (FAILED: the only one retry accepts) goes back to QUEUED; a QUEUED or RUNNING one stays.
+    if (isTerminalRun(run.status)) {
+      await moveRun(tx, runId, "retry", { result: null, error_text: null, finished_at: null });
+      status = RUN_TRANSITIONS.retry.to;
     }
     await tx.appendEvents(runId, [
       runEvent("RUN_RETRY_REQUESTED", runId, {

@@ -26,7 +26,15 @@ import { isActiveStepStatus } from "../vocab.js";
 import { runEvent, stepEvent } from "./events.js";
 import { finalizationDeltas } from "./reputation.js";
 import { countSteps, finalResult, provisionalResult, storedResult } from "./result.js";
-import { RUN_TRANSITIONS, STEP_TRANSITIONS } from "./states.js";
+import {
+  canRun,
+  LEASE_HELD,
+  moveRun,
+  moveSteps,
+  moveStepsWithInputs,
+  RUN_TRANSITIONS,
+  STEP_TRANSITIONS,
+} from "./states.js";
 
 const REEXPLORE_EVENTS = ["RUN_TIE_REEXPLORE_TRIGGERED", "RUN_NULL_REEXPLORE_TRIGGERED"] as const;
 
@@ -187,10 +195,10 @@ async function settleOrThrow(tx: RunTx, run: RunRecord, known: KnownSteps): Prom
   const now = tx.now.toISOString();
   // The run is RUNNING once a step of it was claimed (the claim does it unless the run row was locked then).
   const claimed = all ?? known.touched ?? [];
-  if (run.status === "QUEUED" && claimed.some((s) => s.started_at !== null && s.status !== "QUEUED")) {
+  if (canRun("start", run.status) && claimed.some((s) => s.started_at !== null && s.status !== "QUEUED")) {
     const startedAt = run.started_at ?? firstClaim(claimed) ?? now;
-    await tx.updateRun(run.run_id, RUN_TRANSITIONS.start.from, { status: "RUNNING", started_at: startedAt });
-    run = { ...run, status: "RUNNING", started_at: startedAt };
+    await moveRun(tx, run.run_id, "start", { started_at: startedAt });
+    run = { ...run, status: RUN_TRANSITIONS.start.to, started_at: startedAt };
   }
   let activeCount = all ? all.filter(isActive).length : (known.active ?? 0);
   let earlyStop: EarlyStopReport | null = null;
@@ -204,7 +212,7 @@ async function settleOrThrow(tx: RunTx, run: RunRecord, known: KnownSteps): Prom
       const active = steps.filter(isActive);
       const check = checkEarlyStop(await aggregationInput(tx, run, steps, null));
       if (check.stop) {
-        const leased = active.filter((s) => s.status === "LEASED");
+        const leased = active.filter((s) => s.status === LEASE_HELD);
         events.push(...(await cancelSteps(tx, active, "EARLY_STOP")));
         earlyStop = { stopped: true, steps_saved: active.length, calls_aborted: leased.length };
         // Workers holding the cancelled leases abort their calls at once.
@@ -228,17 +236,17 @@ async function settleOrThrow(tx: RunTx, run: RunRecord, known: KnownSteps): Prom
   const counts = countSteps(steps);
   const result = storedResult(finalResult(run, decision.result, now, counts));
   const status = decision.result.status;
-  const transition = status === "FINALIZED" ? RUN_TRANSITIONS.finalize : RUN_TRANSITIONS.fail;
+  const transition = status === RUN_TRANSITIONS.finalize.to ? "finalize" : "fail";
+  if (RUN_TRANSITIONS[transition].to !== status)
+    throw new Error(`run ${run.run_id}: no transition to ${status}`);
   // Reputation counts once per run (SPEC §9); the flag is set with the finalization, the rows last of all.
   const reputation = run.reputation_applied ? [] : finalizationDeltas(run.task_type, decision.result);
-  const ok = await tx.updateRun(run.run_id, transition.from, {
-    status,
+  await moveRun(tx, run.run_id, transition, {
     result,
     error_text: decision.result.error,
     finished_at: now,
     ...(reputation.length > 0 ? { reputation_applied: true } : {}),
   });
-  if (!ok) throw new Error(`run ${run.run_id}: finalize guard failed from status ${run.status}`);
   events.push(
     runEvent("RUN_FINALIZED", run.run_id, {
       status,
@@ -272,27 +280,25 @@ async function failUnsettled(
   steps: readonly StepRecord[],
   err: unknown,
 ): Promise<Settled> {
-  if (!RUN_TRANSITIONS.fail.from.includes(run.status)) throw err;
+  if (!canRun("fail", run.status)) throw err;
   const now = tx.now.toISOString();
   const error = cutText(`${SETTLE_FAILED}: ${describeError(err)}`);
   const active = steps.filter(isActive);
   const events = active.length > 0 ? await cancelSteps(tx, active, "RUN_FAILED") : [];
-  const counts = countSteps(steps.map((s) => (isActive(s) ? { status: "CANCELLED" as const } : s)));
+  const counts = countSteps(steps.map((s) => (isActive(s) ? { status: STEP_TRANSITIONS.cancel.to } : s)));
   const failed: RunRecord = {
     ...run,
-    status: "FAILED",
+    status: RUN_TRANSITIONS.fail.to,
     error_text: error,
     finished_at: now,
     started_at: run.started_at ?? firstClaim(steps),
   };
-  const ok = await tx.updateRun(run.run_id, RUN_TRANSITIONS.fail.from, {
-    status: "FAILED",
+  await moveRun(tx, run.run_id, "fail", {
     result: provisionalResult(failed, counts),
     error_text: error,
     finished_at: now,
     started_at: failed.started_at,
   });
-  if (!ok) throw err;
   events.push(
     runEvent("RUN_FINALIZED", run.run_id, {
       status: "FAILED",
@@ -320,7 +326,7 @@ export async function cancelSteps(
   reason: "RUN_CANCELLED" | "EARLY_STOP" | "RUN_FAILED",
 ): Promise<NewEvent[]> {
   const now = tx.now.toISOString();
-  const leased = active.filter((s) => s.status === "LEASED");
+  const leased = active.filter((s) => s.status === LEASE_HELD);
   const closed = await tx.closeAttempts(
     leased.map((s) => ({
       step_id: s.step_id,
@@ -335,19 +341,22 @@ export async function cancelSteps(
   const claims = new Map(closed.map((a) => [a.step_id, a]));
   const events: NewEvent[] = [];
   for (const step of active) {
-    if (step.status === "LEASED") {
+    if (step.status === LEASE_HELD) {
       const claim = claims.get(step.step_id);
       events.push(stepEvent("STEP_LEASED", step, { worker_id: claim?.worker_id ?? null }, claim?.started_at));
     }
-    events.push(stepEvent("STEP_CANCELLED", step, { reason, status: "CANCELLED" }));
+    events.push(stepEvent("STEP_CANCELLED", step, { reason, status: STEP_TRANSITIONS.cancel.to }));
   }
-  const cancelled = await tx.updateSteps(
-    active.map((s) => s.step_id),
-    STEP_TRANSITIONS.cancel.from,
-    { status: "CANCELLED", lease_token: null, lease_owner: null, lease_until: null, finished_at: now },
-  );
-  if (cancelled !== active.length)
-    throw new Error(`cancelSteps: ${active.length - cancelled} of ${active.length} steps moved under lock`);
+  if (active.length > 0) {
+    // The steps are held locked (with their run row): a step that left the cancel's from-set is a bug.
+    await moveSteps(
+      tx,
+      active[0]?.run_id as string,
+      active.map((s) => s.step_id),
+      "cancel",
+      { lease_token: null, lease_owner: null, lease_until: null, finished_at: now },
+    );
+  }
   return events;
 }
 
@@ -371,18 +380,17 @@ async function startReexplore(
   const { reexplore } = decision;
   const signal = reexplore.signal as unknown as JsonObject;
   const round = run.round + 1;
-  const ok = await tx.updateRun(run.run_id, RUN_TRANSITIONS.reexplore.from, {
-    status: "QUEUED",
+  await moveRun(tx, run.run_id, "reexplore", {
     round,
     shared_inputs: withSignal(run.shared_inputs, reexplore.signal),
   });
-  if (!ok) throw new Error(`run ${run.run_id}: re-explore guard failed from status ${run.status}`);
   // Every step re-queued by one statement, each with its own inputs.
-  const requeued = await tx.updateStepsWithInputs(
+  await moveStepsWithInputs(
+    tx,
+    run.run_id,
     steps.map((step) => ({ step_id: step.step_id, inputs: buildStepInputs(run.spec, step.ordinal, signal) })),
-    STEP_TRANSITIONS.reexplore.from,
+    "reexplore",
     {
-      status: "QUEUED",
       round,
       attempt: 0,
       next_run_at: now,
@@ -394,8 +402,6 @@ async function startReexplore(
       finished_at: null,
     },
   );
-  if (requeued !== steps.length)
-    throw new Error(`run ${run.run_id}: re-explore guard matched ${requeued} of ${steps.length} steps`);
   const type = reexplore.chain === "TIE" ? "RUN_TIE_REEXPLORE_TRIGGERED" : "RUN_NULL_REEXPLORE_TRIGGERED";
   events.push(
     runEvent(type, run.run_id, {

@@ -10,6 +10,7 @@ import { completionCostTests, expectActiveCounts } from "./completion-cost.js";
 import { concurrencyTests } from "./concurrency.js";
 import { earlyStopTests } from "./early-stop.js";
 import { eventTests } from "./events.js";
+import { guardTests } from "./guards.js";
 import type { ConformanceStore, MakeStore, SuiteContext } from "./harness.js";
 import { knowledgeTests } from "./knowledge.js";
 import { leaseTests } from "./leases.js";
@@ -61,5 +62,6 @@ export function runConformanceSuite(name: string, makeStore: MakeStore): void {
     describe("retention: prune", () => pruneTests(ctx));
     describe("runs that cannot be settled", () => unsettledRunTests(ctx));
     describe("lease sweeps, cancel and re-explore: set-based", () => sweepTests(ctx));
+    describe("guarded updates report a mismatch", () => guardTests(ctx));
   });
 }

@@ -1,7 +1,23 @@
-// Named SQL of the run port (PostgreSQL). Every value is a parameter; the only text composed at run time is
-// the SET list of guarded updates, built from a fixed column whitelist (run-tx.ts), never from input.
+import { ACTIVE_STEP_STATUSES, type AttemptStatus } from "../../vocab.js";
+import {
+  CLAIMABLE_STEP_STATUSES,
+  LEASE_HELD,
+  RUN_TRANSITIONS,
+  STEP_TRANSITIONS,
+  sqlLeaseClosePair,
+  sqlStatus,
+  sqlStatusIs,
+} from "../transitions.js";
 
-import { ACTIVE_STEP_STATUSES } from "../../vocab.js";
+// Named SQL of the run port (PostgreSQL). Every value is a parameter; the only text composed at run time is
+// the SET list of guarded updates, built from a fixed column whitelist (run-tx.ts), never from input. Status
+// guards and targets come from the transition table (../transitions.ts), composed into the texts when this
+// module loads: constants of the code, written as the migrations' partial index predicates write them.
+
+/** Attempt statuses these statements name (the attempt row has no transition table: SPEC §3). */
+const ATTEMPT_OPEN: AttemptStatus = "RUNNING";
+const ATTEMPT_SUCCEEDED: AttemptStatus = "SUCCEEDED";
+
 import { ATTEMPT_COLUMNS, EVENT_COLUMNS, RUN_COLUMNS, STEP_COLUMNS } from "../columns.js";
 
 /** BEGIN and the transaction's clock in one round trip (a multi-statement simple query). */
@@ -38,7 +54,7 @@ INSERT INTO runs (${RUN_COLUMNS})
 SELECT ${RUN_COLUMNS} FROM json_populate_record(null::runs, $1::json)`;
 
 /** The active step statuses as an SQL array literal (a constant of the code, not input). */
-const ACTIVE = `ARRAY[${ACTIVE_STEP_STATUSES.map((s) => `'${s}'`).join(", ")}]::text[]`;
+const ACTIVE = `ARRAY[${ACTIVE_STEP_STATUSES.map(sqlStatus).join(", ")}]::text[]`;
 
 /**
  * Appended to a statement whose CTE \`changed\` returns (run_id, was, now) for every step whose status it wrote:
@@ -93,7 +109,7 @@ SELECT ${ATTEMPT_COLUMNS} FROM run_step_attempts WHERE step_id = $1 AND lease_to
 ORDER BY attempt_seq DESC LIMIT 1`;
 
 const SUCCEEDED_BEFORE = `FROM run_step_attempts
-WHERE run_id = $1 AND round < $2 AND status = 'SUCCEEDED'
+WHERE run_id = $1 AND round < $2 AND ${sqlStatusIs("status", [ATTEMPT_SUCCEEDED])}
 ORDER BY round, step_id, attempt_seq`;
 
 export const SUCCEEDED_ATTEMPTS_BEFORE = `SELECT ${ATTEMPT_COLUMNS} ${SUCCEEDED_BEFORE}`;
@@ -153,14 +169,16 @@ FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::json[], $6::text[
 WHERE a.step_id = u.step_id AND a.attempt_seq = u.attempt_seq
 RETURNING a.step_id, a.attempt_seq, a.worker_id, a.due_at, a.started_at`;
 
+// Guarded by the lease-closing transitions of the table: a step is written only while it holds the token and
+// only to the status one of them leads to from its status; any other close matches nothing (the caller reports it).
 export const CLOSE_LEASES = keepingActiveCount(`
 UPDATE run_steps s
 SET status = u.status, result_json = u.result, error_text = u.error_text, next_run_at = u.next_run_at,
     finished_at = u.finished_at, lease_token = NULL, lease_owner = NULL, lease_until = NULL, updated_at = $8
 FROM unnest($1::text[], $2::text[], $3::text[], $4::json[], $5::text[], $6::timestamptz[], $7::timestamptz[])
   AS u(step_id, lease_token, status, result, error_text, next_run_at, finished_at)
-WHERE s.step_id = u.step_id AND s.lease_token = u.lease_token AND s.status = 'LEASED'
-RETURNING s.run_id, 'LEASED'::text AS was, s.status AS now`);
+WHERE s.step_id = u.step_id AND s.lease_token = u.lease_token AND ${sqlLeaseClosePair("s.status", "u.status")}
+RETURNING s.run_id, ${sqlStatus(LEASE_HELD)}::text AS was, s.status AS now`);
 
 // Claims: due steps in claim order, locking only step rows and skipping locked ones; the attempt row is
 // opened in the same statement. A QUEUED run becomes RUNNING here only if its row is free (SKIP LOCKED):
@@ -171,7 +189,7 @@ WITH clock AS (SELECT date_trunc('milliseconds', coalesce($4::timestamptz, now()
 picked AS (
   SELECT s.step_id, s.next_run_at AS due_at
   FROM run_steps s, clock
-  WHERE s.status IN ('QUEUED', 'RETRY_WAIT') AND s.next_run_at <= clock.t
+  WHERE ${sqlStatusIs("s.status", STEP_TRANSITIONS.claim.from)} AND s.next_run_at <= clock.t
     AND ($5::text IS NULL OR s.run_id = $5::text)
   ORDER BY s.priority DESC, s.next_run_at, s.run_created_at, s.step_id
   LIMIT $2
@@ -179,7 +197,7 @@ picked AS (
 ),
 claimed AS (
   UPDATE run_steps s
-  SET status = 'LEASED', attempt = s.attempt + 1, attempt_seq = s.attempt_seq + 1,
+  SET status = ${sqlStatus(STEP_TRANSITIONS.claim.to)}, attempt = s.attempt + 1, attempt_seq = s.attempt_seq + 1,
       lease_token = gen_random_uuid()::text, lease_owner = $1,
       lease_until = clock.t + $3::int * interval '1 millisecond',
       started_at = coalesce(s.started_at, clock.t), updated_at = clock.t
@@ -190,14 +208,14 @@ claimed AS (
 opened AS (
   INSERT INTO run_step_attempts (step_id, attempt_seq, run_id, round, attempt, worker_id, lease_token, status, due_at,
                                  started_at)
-  SELECT step_id, attempt_seq, run_id, round, attempt, $1, lease_token, 'RUNNING', claim_due_at, claim_at FROM claimed
+  SELECT step_id, attempt_seq, run_id, round, attempt, $1, lease_token, ${sqlStatus(ATTEMPT_OPEN)}, claim_due_at, claim_at FROM claimed
 ),
 started AS (
-  UPDATE runs r SET status = 'RUNNING', started_at = coalesce(r.started_at, clock.t), updated_at = clock.t
+  UPDATE runs r SET status = ${sqlStatus(RUN_TRANSITIONS.start.to)}, started_at = coalesce(r.started_at, clock.t), updated_at = clock.t
   FROM clock
   WHERE r.run_id IN (
     SELECT q.run_id FROM runs q
-    WHERE q.run_id IN (SELECT run_id FROM claimed) AND q.status = 'QUEUED'
+    WHERE q.run_id IN (SELECT run_id FROM claimed) AND ${sqlStatusIs("q.status", RUN_TRANSITIONS.start.from)}
     FOR NO KEY UPDATE SKIP LOCKED
   )
 )
@@ -213,7 +231,7 @@ WITH held AS (
   SELECT s.step_id FROM run_steps s
   JOIN unnest($1::text[], $2::text[]) AS h(step_id, lease_token)
     ON s.step_id = h.step_id AND s.lease_token = h.lease_token
-  WHERE s.status = 'LEASED'
+  WHERE ${sqlStatusIs("s.status", [LEASE_HELD])}
   ORDER BY s.run_id, s.ordinal
   FOR UPDATE OF s
 )
@@ -221,14 +239,14 @@ UPDATE run_steps s
 SET lease_until = coalesce($4::timestamptz, now()) + $3::int * interval '1 millisecond',
     updated_at = coalesce($4::timestamptz, now())
 FROM held
-WHERE s.step_id = held.step_id AND s.status = 'LEASED'
+WHERE s.step_id = held.step_id AND ${sqlStatusIs("s.status", [LEASE_HELD])}
 RETURNING s.step_id`;
 
 export const VALID_LEASES = `
 SELECT s.step_id FROM run_steps s
 JOIN unnest($1::text[], $2::text[]) AS h(step_id, lease_token)
   ON s.step_id = h.step_id AND s.lease_token = h.lease_token
-WHERE s.status = 'LEASED'`;
+WHERE ${sqlStatusIs("s.status", [LEASE_HELD])}`;
 
 /**
  * The lease sweeper's advisory lock key: the schema's own, so that sweepers of other schemas in the same
@@ -241,15 +259,15 @@ export const TRY_SWEEP_LOCK = `SELECT pg_try_advisory_xact_lock(${SWEEP_LOCK_KEY
 
 export const EXPIRED_LEASE_RUNS = `
 SELECT DISTINCT run_id FROM run_steps
-WHERE status = 'LEASED' AND lease_until < coalesce($1::timestamptz, now())
+WHERE ${sqlStatusIs("status", [LEASE_HELD])} AND lease_until < coalesce($1::timestamptz, now())
 ORDER BY run_id`;
 
 // Two probes, each over its partial index (claimable steps; in-flight steps), never over history.
 export const HAS_PENDING_WORK = `
 SELECT EXISTS (
-  SELECT 1 FROM run_steps WHERE status IN ('QUEUED', 'RETRY_WAIT') AND ($1::text IS NULL OR run_id = $1::text)
+  SELECT 1 FROM run_steps WHERE ${sqlStatusIs("status", CLAIMABLE_STEP_STATUSES)} AND ($1::text IS NULL OR run_id = $1::text)
 ) OR EXISTS (
-  SELECT 1 FROM run_steps WHERE status = 'LEASED' AND ($1::text IS NULL OR run_id = $1::text)
+  SELECT 1 FROM run_steps WHERE ${sqlStatusIs("status", [LEASE_HELD])} AND ($1::text IS NULL OR run_id = $1::text)
 ) AS pending`;
 
 export const GET_RUN = `SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = $1`;

@@ -1,6 +1,24 @@
 // Named SQL of the run port (SQLite). Every value is a parameter; lists travel as one JSON array parameter
 // read with json_each. The only text composed at run time is the SET list of guarded updates, built from a
-// fixed column whitelist (run-tx.ts), never from input. Times are epoch ms from the process clock.
+// fixed column whitelist (run-tx.ts), never from input. Times are epoch ms from the process clock. Status
+// guards and targets come from the transition table (../transitions.ts), composed into the texts when this
+// module loads: constants of the code, written as the migrations' partial index predicates write them (a
+// query that says INDEXED BY must imply its index's predicate).
+
+import type { AttemptStatus } from "../../vocab.js";
+import {
+  CLAIMABLE_STEP_STATUSES,
+  LEASE_HELD,
+  RUN_TRANSITIONS,
+  STEP_TRANSITIONS,
+  sqlLeaseClosePair,
+  sqlStatus,
+  sqlStatusIs,
+} from "../transitions.js";
+
+/** Attempt statuses these statements name (the attempt row has no transition table: SPEC §3). */
+const ATTEMPT_OPEN: AttemptStatus = "RUNNING";
+const ATTEMPT_SUCCEEDED: AttemptStatus = "SUCCEEDED";
 
 import { ATTEMPT_COLUMNS, EVENT_COLUMNS, RUN_COLUMNS, STEP_COLUMNS } from "../columns.js";
 
@@ -53,11 +71,13 @@ SET status = @status, error_code = @error_code, result_json = @result_json, erro
 WHERE step_id = @step_id AND attempt_seq = @attempt_seq
 RETURNING step_id, attempt_seq, worker_id, due_at, started_at`;
 
+// Guarded by the lease-closing transitions of the table: a step is written only while it holds the token and
+// only to the status one of them leads to from its status; any other close matches nothing (the caller reports it).
 export const CLOSE_LEASE = `
 UPDATE run_steps
 SET status = @status, result_json = @result_json, error_text = @error_text, next_run_at = @next_run_at,
     finished_at = @finished_at, lease_token = NULL, lease_owner = NULL, lease_until = NULL, updated_at = @now
-WHERE step_id = @step_id AND lease_token = @lease_token AND status = 'LEASED'
+WHERE step_id = @step_id AND lease_token = @lease_token AND ${sqlLeaseClosePair("status", "@status")}
 RETURNING run_id`;
 
 // Steps with their own inputs (a JSON array of [step_id, inputs as JSON text]), as rows for UPDATE … FROM.
@@ -75,7 +95,7 @@ SELECT ${ATTEMPT_COLUMNS} FROM run_step_attempts WHERE step_id = ? AND lease_tok
 ORDER BY attempt_seq DESC LIMIT 1`;
 
 const SUCCEEDED_BEFORE = `FROM run_step_attempts
-WHERE run_id = @run_id AND round < @round AND status = 'SUCCEEDED'
+WHERE run_id = @run_id AND round < @round AND ${sqlStatusIs("status", [ATTEMPT_SUCCEEDED])}
 ORDER BY round, step_id, attempt_seq`;
 
 export const SUCCEEDED_ATTEMPTS_BEFORE = `SELECT ${ATTEMPT_COLUMNS} ${SUCCEEDED_BEFORE}`;
@@ -105,30 +125,30 @@ export const INSERT_EVENT_ONLY =
 // nothing can take the same rows between the pick and the update.
 export const PICK_DUE_STEPS = `
 SELECT step_id, next_run_at FROM run_steps
-WHERE status IN ('QUEUED', 'RETRY_WAIT') AND next_run_at <= @now AND (@run_id IS NULL OR run_id = @run_id)
+WHERE ${sqlStatusIs("status", STEP_TRANSITIONS.claim.from)} AND next_run_at <= @now AND (@run_id IS NULL OR run_id = @run_id)
 ORDER BY priority DESC, next_run_at, run_created_at, step_id
 LIMIT @limit`;
 
 // The picked steps, each with a fresh token (@leases: a JSON array of [step_id, token]), in one statement.
 export const LEASE_STEPS = `
 UPDATE run_steps
-SET status = 'LEASED', attempt = attempt + 1, attempt_seq = attempt_seq + 1, lease_token = l.token,
+SET status = ${sqlStatus(STEP_TRANSITIONS.claim.to)}, attempt = attempt + 1, attempt_seq = attempt_seq + 1, lease_token = l.token,
     lease_owner = @worker_id, lease_until = @now + @lease_ms, started_at = coalesce(started_at, @now),
     updated_at = @now
 FROM (SELECT json_extract(value, '$[0]') AS step_id, json_extract(value, '$[1]') AS token FROM json_each(@leases)) AS l
-WHERE run_steps.step_id = l.step_id AND run_steps.status IN ('QUEUED', 'RETRY_WAIT')
+WHERE run_steps.step_id = l.step_id AND ${sqlStatusIs("run_steps.status", STEP_TRANSITIONS.claim.from)}
 RETURNING ${STEP_COLUMNS}`;
 
 // The attempt rows of the steps just leased: due_at is next_run_at, which a claim leaves unchanged.
 export const OPEN_ATTEMPTS = `
 INSERT INTO run_step_attempts (step_id, attempt_seq, run_id, round, attempt, worker_id, lease_token, status, due_at,
                                started_at)
-SELECT step_id, attempt_seq, run_id, round, attempt, @worker_id, lease_token, 'RUNNING', next_run_at, @now
+SELECT step_id, attempt_seq, run_id, round, attempt, @worker_id, lease_token, ${sqlStatus(ATTEMPT_OPEN)}, next_run_at, @now
 FROM run_steps WHERE step_id IN ${IN_JSON("@step_ids")}`;
 
 export const START_RUNS = `
-UPDATE runs SET status = 'RUNNING', started_at = coalesce(started_at, @now), updated_at = @now
-WHERE run_id IN ${IN_JSON("@run_ids")} AND status = 'QUEUED'`;
+UPDATE runs SET status = ${sqlStatus(RUN_TRANSITIONS.start.to)}, started_at = coalesce(started_at, @now), updated_at = @now
+WHERE run_id IN ${IN_JSON("@run_ids")} AND ${sqlStatusIs("status", RUN_TRANSITIONS.start.from)}`;
 
 export const RUN_TASK_TYPES = `SELECT run_id, task_type FROM runs WHERE run_id IN ${IN_JSON("?")}`;
 
@@ -137,24 +157,24 @@ const LEASE_PAIRS = `(SELECT json_extract(value, '$.step_id'), json_extract(valu
 
 export const HEARTBEAT = `
 UPDATE run_steps SET lease_until = ? + ?, updated_at = ?
-WHERE status = 'LEASED' AND (step_id, lease_token) IN ${LEASE_PAIRS}
+WHERE ${sqlStatusIs("status", [LEASE_HELD])} AND (step_id, lease_token) IN ${LEASE_PAIRS}
 RETURNING step_id`;
 
 export const VALID_LEASES = `
-SELECT step_id FROM run_steps WHERE status = 'LEASED' AND (step_id, lease_token) IN ${LEASE_PAIRS}`;
+SELECT step_id FROM run_steps WHERE ${sqlStatusIs("status", [LEASE_HELD])} AND (step_id, lease_token) IN ${LEASE_PAIRS}`;
 
 // Without statistics SQLite would walk a whole (run_id, …) index to produce DISTINCT run_id, however much
 // history the table holds; the partial index of in-flight steps is what this query is for.
 export const EXPIRED_LEASE_RUNS = `
 SELECT DISTINCT run_id FROM run_steps INDEXED BY run_steps_lease_expiry_idx
-WHERE status = 'LEASED' AND lease_until < ? ORDER BY run_id`;
+WHERE ${sqlStatusIs("status", [LEASE_HELD])} AND lease_until < ? ORDER BY run_id`;
 
 // Two probes, each over its partial index (claimable steps; in-flight steps), never over history.
 export const HAS_PENDING_WORK = `
 SELECT EXISTS (
-  SELECT 1 FROM run_steps WHERE status IN ('QUEUED', 'RETRY_WAIT') AND (@run_id IS NULL OR run_id = @run_id)
+  SELECT 1 FROM run_steps WHERE ${sqlStatusIs("status", CLAIMABLE_STEP_STATUSES)} AND (@run_id IS NULL OR run_id = @run_id)
 ) OR EXISTS (
-  SELECT 1 FROM run_steps WHERE status = 'LEASED' AND (@run_id IS NULL OR run_id = @run_id)
+  SELECT 1 FROM run_steps WHERE ${sqlStatusIs("status", [LEASE_HELD])} AND (@run_id IS NULL OR run_id = @run_id)
 ) AS pending`;
 
 export const GET_RUN = `SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = ?`;

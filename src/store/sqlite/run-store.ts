@@ -25,6 +25,7 @@ import type {
   StepRecord,
 } from "../run-port.js";
 import { openedAttempt } from "../run-rows.js";
+import { STEP_TRANSITIONS } from "../transitions.js";
 import { type BusyWait, cached, immediate, type SqliteDb } from "./connection.js";
 import { LIST_REPUTATION } from "./knowledge-queries.js";
 import {
@@ -115,9 +116,16 @@ export class SqliteRunStore implements RunStore {
       )
         .map(toStepRecord)
         .sort((a, b) => (order.get(a.step_id) ?? 0) - (order.get(b.step_id) ?? 0));
+      // The claim's guard (the claim transition's from-set) rereads what the pick just selected under the same
+      // write lock: a step it does not match is a bug, not a race.
+      if (leased.length !== stepIds.length)
+        throw new Error(
+          `claimSteps: claim guard matched ${leased.length} of ${stepIds.length} picked steps (expected status in [${STEP_TRANSITIONS.claim.from.join(", ")}])`,
+        );
       const ids = JSON.stringify(leased.map((s) => s.step_id));
       cached(db, OPEN_ATTEMPTS).run({ step_ids: ids, worker_id: opts.workerId, now });
-      // The lazy QUEUED → RUNNING start: on SQLite the claim already holds the run rows' lock too.
+      // The lazy QUEUED → RUNNING start: on SQLite the claim already holds the run rows' lock too. Its guard
+      // (the start transition's from-set) matching fewer runs is legal: a run already RUNNING stays as it is.
       const runIds = JSON.stringify([...new Set(leased.map((s) => s.run_id))]);
       cached(db, START_RUNS).run({ run_ids: runIds, now });
       const taskTypes = new Map(

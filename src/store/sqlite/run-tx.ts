@@ -30,6 +30,7 @@ import {
   RUN_PATCH_COLUMNS,
   STEP_PATCH_COLUMNS,
 } from "../run-rows.js";
+import { LEASE_HELD } from "../transitions.js";
 import { cached, type SqliteDb } from "./connection.js";
 import { APPLY_REPUTATION, GET_FEEDBACK, PUT_FEEDBACK } from "./knowledge-queries.js";
 import {
@@ -300,7 +301,8 @@ export class SqliteRunTx implements RunTx {
         now: this.nowMs,
       }) as { run_id: string } | undefined;
       if (row === undefined) continue;
-      counts.add(row.run_id, "LEASED", c.status);
+      // CLOSE_LEASE writes a step only from the lease-held status (its guard: the lease-closing transitions).
+      counts.add(row.run_id, LEASE_HELD, c.status);
       changed += 1;
     }
     this.addActive(counts);
