@@ -15,6 +15,7 @@ import type { MakeStore, SuiteContext } from "./harness.js";
 import { knowledgeTests } from "./knowledge.js";
 import { leaseTests } from "./leases.js";
 import { lifecycleTests } from "./lifecycle.js";
+import { portTests } from "./port.js";
 import { pruneTests } from "./prune.js";
 import { reaggregateTests } from "./reaggregate.js";
 import { reexploreTests } from "./reexplore.js";
@@ -45,6 +46,7 @@ export function runConformanceSuite(name: string, makeStore: MakeStore): void {
       fresh: () => track(makeStore()),
       peer: (store) => track(makeStore({ sameAs: store })),
     };
+    describe("the port: each RunTx operation on its own", () => portTests(ctx));
     describe("submit and kickoff", () => lifecycleTests(ctx));
     describe("claims", () => claimTests(ctx));
     describe("completion and finalization", () => completionTests(ctx));
