@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { openRunStore, type WorkerStore } from "../src/index.js";
+import { openStore, type Store } from "../src/index.js";
 
 const BASE_URL = process.env.WATTSWARM_BENCH_PG_URL?.trim() || "postgres://postgres@127.0.0.1:5432/test";
 
@@ -74,7 +74,7 @@ export async function dropAllBenchSchemas(): Promise<string[]> {
 }
 
 export interface BenchStore {
-  store: WorkerStore;
+  store: Store;
   kind: "postgres" | "sqlite";
   /** The PostgreSQL schema, or the SQLite file. */
   where: string;
@@ -86,7 +86,7 @@ export async function freshBenchStore(kind: "postgres" | "sqlite", tag: string):
   if (kind === "sqlite") {
     const dir = mkdtempSync(join(tmpdir(), "wattswarm-perf-"));
     const path = join(dir, `${tag}.db`);
-    const store = openRunStore({ kind: "sqlite", path, source: "flag" });
+    const store = await openStore({ kind: "sqlite", path, source: "flag" });
     await store.migrate();
     return {
       store,
@@ -100,7 +100,7 @@ export async function freshBenchStore(kind: "postgres" | "sqlite", tag: string):
   }
   const schema = schemaName(tag);
   await dropSchema(schema);
-  const store = openRunStore({ kind: "postgres", url: PG_URL, schema, source: "flag" });
+  const store = await openStore({ kind: "postgres", url: PG_URL, schema, source: "flag" });
   await store.migrate();
   return {
     store,

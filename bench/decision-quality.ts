@@ -5,7 +5,7 @@
 // PostgreSQL: WATTSWARM_BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/test), in schemas named
 // wattswarm_bench_*; SQLite: temporary files.
 import { writeFileSync } from "node:fs";
-import { reaggregateRun, recordFeedback, type WorkerStore } from "../src/index.js";
+import { reaggregateRun, recordFeedback, type Store } from "../src/index.js";
 import { expectedEarlyStopCalls, type PanelAgent, panelAccuracy, standardError } from "./quality-math.js";
 import { type MajorityRow, majoritySvg, majorityTable, pct } from "./quality-report.js";
 import {
@@ -186,7 +186,7 @@ async function earlyStop(kind: StoreKind): Promise<{ rows: EarlyStopRow[]; agree
     }));
   const results: Record<string, Awaited<ReturnType<typeof outcomes>>> = {};
   for (const mode of ["all_done", "early_stop"]) {
-    const store: WorkerStore = await freshStore(kind, `q_es_${mode}_${kind}`);
+    const store: Store = await freshStore(kind, `q_es_${mode}_${kind}`);
     // One call at a time, as a panel answering in sequence: what early stop can save is then visible.
     const ms = await runAll(store, drafts(mode), mode === "early_stop" ? 1 : 64);
     log(`[${kind}] ${mode}: ${RUNS} runs in ${(ms / 1000).toFixed(1)} s`);

@@ -2,7 +2,7 @@
 // by NOTIFY): submit→FINALIZED of a 3-agent instant run, and enqueue→start of a single step. One run at a
 // time; t0 is taken just before submitRun (which commits with kickoff), the end is read from the database
 // (runs.finished_at, run_step_attempts.started_at: the claim time, millisecond precision, same host clock).
-import { startWorker, submitRun, type WorkerStore } from "../src/index.js";
+import { type Store, startWorker, submitRun } from "../src/index.js";
 import { type Percentiles, percentiles, sleep } from "./bench-env.js";
 import { instantSpec } from "./throughput.js";
 
@@ -13,7 +13,7 @@ export interface LatencyResult {
   submit: Percentiles;
 }
 
-async function waitTerminal(store: WorkerStore, runId: string): Promise<{ finishedAt: number }> {
+async function waitTerminal(store: Store, runId: string): Promise<{ finishedAt: number }> {
   for (;;) {
     const run = await store.getRun(runId);
     if (run?.finished_at) return { finishedAt: Date.parse(run.finished_at) };
@@ -21,7 +21,7 @@ async function waitTerminal(store: WorkerStore, runId: string): Promise<{ finish
   }
 }
 
-export async function runLatency(store: WorkerStore, n: number): Promise<LatencyResult> {
+export async function runLatency(store: Store, n: number): Promise<LatencyResult> {
   const { worker, done } = startWorker(store, { concurrency: 64 });
   await sleep(500);
   const finalize: number[] = [];

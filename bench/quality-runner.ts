@@ -5,12 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import {
-  openRunStore,
+  openStore,
   type RunSpec,
+  type Store,
   startWorker,
   submitRun,
   validateRunSpec,
-  type WorkerStore,
 } from "../src/index.js";
 
 export const BENCH_PG_URL =
@@ -19,10 +19,10 @@ export const BENCH_PG_URL =
 export type StoreKind = "postgres" | "sqlite";
 
 /** Opens a fresh, migrated store: a PostgreSQL schema dropped and recreated, or a new SQLite file. */
-export async function freshStore(kind: StoreKind, tag: string): Promise<WorkerStore> {
+export async function freshStore(kind: StoreKind, tag: string): Promise<Store> {
   if (kind === "sqlite") {
     const path = join(mkdtempSync(join(tmpdir(), "wattswarm-bench-")), `${tag}.db`);
-    const store = openRunStore({ kind: "sqlite", path, source: "flag" });
+    const store = await openStore({ kind: "sqlite", path, source: "flag" });
     await store.migrate();
     return store;
   }
@@ -34,7 +34,7 @@ export async function freshStore(kind: StoreKind, tag: string): Promise<WorkerSt
   } finally {
     await admin.end();
   }
-  const store = openRunStore(
+  const store = await openStore(
     { kind: "postgres", url: BENCH_PG_URL, schema, source: "flag" },
     { poolMax: 20 },
   );
@@ -85,7 +85,7 @@ export function simSpec(d: RunDraft): RunSpec {
 
 /** Submits every run (queued), then one worker processes them until the store is idle. */
 export async function runAll(
-  store: WorkerStore,
+  store: Store,
   drafts: readonly RunDraft[],
   concurrency: number,
 ): Promise<number> {
@@ -109,7 +109,7 @@ export interface RunOutcome {
   votesRight: number;
 }
 
-export async function outcomes(store: WorkerStore, drafts: readonly RunDraft[]): Promise<RunOutcome[]> {
+export async function outcomes(store: Store, drafts: readonly RunDraft[]): Promise<RunOutcome[]> {
   const out: RunOutcome[] = [];
   for (const d of drafts) {
     const run = await store.getRun(d.run_id);

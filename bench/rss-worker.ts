@@ -1,10 +1,10 @@
 // A worker process for the memory figure of bench/scale.ts: opens the store in RSS_PG_SCHEMA, prints its
 // memory once before starting (baseline), then every 200 ms while one worker (concurrency 64) runs.
-import { openRunStore, startWorker } from "../src/index.js";
+import { openStore, startWorker } from "../src/index.js";
 
 const url = process.env.RSS_PG_URL ?? "";
 const schema = process.env.RSS_PG_SCHEMA ?? "";
-const store = openRunStore({ kind: "postgres", url, schema, source: "flag" });
+const store = await openStore({ kind: "postgres", url, schema, source: "flag" });
 await store.migrate();
 
 const sample = (baseline: boolean, completed: number) => {

@@ -5,7 +5,7 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { startWorker, type WorkerStore } from "../src/index.js";
+import { type Store, startWorker } from "../src/index.js";
 import { PG_URL, withAdmin } from "./bench-env.js";
 import { stepThroughput, submitMany, type ThroughputResult } from "./throughput.js";
 
@@ -50,7 +50,7 @@ export interface ScalePoint extends ThroughputResult {
  * 10 steps, 10 attempts and 23 events per run) already stored.
  */
 export async function throughputWithHistory(
-  store: WorkerStore,
+  store: Store,
   schema: string,
   historySteps: number,
   runs: number,
@@ -88,7 +88,7 @@ export interface MemoryResult {
  * (bench/rss-worker.ts: startWorker, concurrency 64) runs for `windowSeconds` and reports its own memory.
  */
 export async function memoryWithQueue(
-  store: WorkerStore,
+  store: Store,
   schema: string,
   queuedSteps: number,
   windowSeconds: number,

@@ -7,10 +7,10 @@
 import {
   kickoffRun,
   type RunSpec,
+  type Store,
   startWorker,
   submitRun,
   validateRunSpec,
-  type WorkerStore,
 } from "../src/index.js";
 import { CLAIM_STEPS } from "../src/store/postgres/run-queries.js";
 import {
@@ -75,7 +75,7 @@ export function instantSpec(runId: string, agents: number, taskType = "bench"): 
 
 /** Submits the runs (kicked off or not), 32 transactions in flight. */
 export async function submitMany(
-  store: WorkerStore,
+  store: Store,
   runIds: readonly string[],
   agents: number,
   kickoff: boolean,
@@ -122,7 +122,7 @@ export interface ThroughputOptions {
 }
 
 /** Polls until no step is queued or leased; returns how many polls (statements) it sent. */
-async function waitIdle(store: WorkerStore): Promise<number> {
+async function waitIdle(store: Store): Promise<number> {
   let polls = 1;
   while (await store.hasPendingWork()) {
     polls += 1;
@@ -133,7 +133,7 @@ async function waitIdle(store: WorkerStore): Promise<number> {
 
 /** Reads each run back (every run must be terminal): the last finished_at and the FINALIZED count. */
 async function lastFinishedAt(
-  store: WorkerStore,
+  store: Store,
   runIds: readonly string[],
 ): Promise<{ at: number; finalized: number }> {
   let at = 0;
@@ -148,7 +148,7 @@ async function lastFinishedAt(
 }
 
 export async function stepThroughput(
-  store: WorkerStore,
+  store: Store,
   kind: string,
   opts: ThroughputOptions,
 ): Promise<ThroughputResult> {

@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
-import { createRuntime, getRunView, openRunStore, submitRun, validateRunSpec } from "../src/index.js";
+import { createRuntime, getRunView, openStore, submitRun, validateRunSpec } from "../src/index.js";
 import { dropSchema, log, PG_URL, schemaName } from "./bench-env.js";
 import { type WideRow, wideMarkdown } from "./wide-report.js";
 
@@ -29,7 +29,7 @@ const url = await runtime.listen(0, "127.0.0.1");
 async function measure(n: number): Promise<WideRow> {
   const schema = schemaName(`wide_${n}`);
   await dropSchema(schema);
-  const store = openRunStore({ kind: "postgres", url: PG_URL, schema, source: "flag" });
+  const store = await openStore({ kind: "postgres", url: PG_URL, schema, source: "flag" });
   await store.migrate();
   await store.upsertExecutor({ name: "wide", kind: "http", config: { url, timeout_ms: 120_000 } });
   const checked = validateRunSpec({

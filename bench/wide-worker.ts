@@ -1,11 +1,11 @@
 // The worker process of bench/wide-run.ts: one worker (concurrency 64) on WIDE_PG_SCHEMA until the store is
 // idle, its RSS sampled every 50 ms (WIDE_TRACE=1: a line a second on stderr) and every statement it sends counted;
 // prints one JSON line at the end.
-import { openRunStore, startWorker } from "../src/index.js";
+import { openStore, startWorker } from "../src/index.js";
 import { installQueryCounter, queryCounts } from "./bench-env.js";
 
 installQueryCounter();
-const store = openRunStore({
+const store = await openStore({
   kind: "postgres",
   url: process.env.WIDE_PG_URL ?? "",
   schema: process.env.WIDE_PG_SCHEMA ?? "",

@@ -1,15 +1,14 @@
 // The public library API. The CLI is a thin shell over these same functions: everything `wattswarm` does, a
 // program can do in code.
 //
-//   const store = openRunStore(resolveStoreConfig({ env: process.env }));
+//   const store = await openStore(resolveStoreConfig({ env: process.env }));
 //   await store.migrate();
 //   const checked = validateRunSpec(json, { knownExecutors: (await store.listExecutors()).map((e) => e.name) });
 //   if (checked.ok) await submitRun(store, checked.spec, true);
 //   await startWorker(store, { concurrency: 16, exitWhenIdle: true }).done;
-import type { StoreConfig } from "./store/config.js";
-import { type OpenStoreOptions, openStore } from "./store/index.js";
+import type { Store } from "./store/port.js";
 import { resolveWorkerOptions, type WorkerOptionsInput } from "./worker/options.js";
-import { Worker, type WorkerStore } from "./worker/worker.js";
+import { Worker } from "./worker/worker.js";
 
 export {
   canonicalJson,
@@ -81,6 +80,7 @@ export {
   DEFAULT_DB_PATH,
   describeStoreConfig,
   type OpenStoreOptions,
+  openStore,
   PostgresStore,
   resolveStoreConfig,
   SqliteStore,
@@ -103,19 +103,14 @@ export {
   TERMINAL_RUN_STATUSES,
 } from "./vocab.js";
 export type { WorkerOptions, WorkerOptionsInput } from "./worker/options.js";
-export { Worker, type WorkerStore } from "./worker/worker.js";
-
-/** Opens the store `config` selects (both halves of the port); call `migrate()` before first use. */
-export function openRunStore(config: StoreConfig, options: OpenStoreOptions = {}): WorkerStore {
-  return openStore(config, options);
-}
+export { Worker } from "./worker/worker.js";
 
 /**
  * Starts a worker over `store` with the options of `wattswarm run worker` (same defaults). `done` settles
  * when it stops: after `worker.stop()` (graceful), `once`, or `exitWhenIdle`.
  */
 export function startWorker(
-  store: WorkerStore,
+  store: Store,
   options: WorkerOptionsInput = {},
 ): { worker: Worker; done: Promise<void> } {
   const worker = new Worker(store, resolveWorkerOptions(options));

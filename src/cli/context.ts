@@ -7,9 +7,9 @@ import {
   type StoreConfig,
   type StoreFlags,
 } from "../store/config.js";
-import { loadStore } from "../store/open.js";
+import { openStore } from "../store/open.js";
+import type { Store } from "../store/port.js";
 import { sleep } from "../util/signals.js";
-import type { WorkerStore } from "../worker/worker.js";
 
 let storeFlags: StoreFlags = {};
 
@@ -32,7 +32,7 @@ export interface WithStoreOptions {
   waitForStoreMs?: number;
 }
 
-async function migrateWhenAvailable(store: WorkerStore, waitMs: number): Promise<void> {
+async function migrateWhenAvailable(store: Store, waitMs: number): Promise<void> {
   const giveUpAt = Date.now() + waitMs;
   for (let delay = 250; ; delay = Math.min(5_000, delay * 2)) {
     try {
@@ -48,12 +48,12 @@ async function migrateWhenAvailable(store: WorkerStore, waitMs: number): Promise
 
 /** Opens the selected store, migrates it on first use, runs `fn`, and closes the store. */
 export async function withStore<T>(
-  fn: (store: WorkerStore, config: StoreConfig) => Promise<T>,
+  fn: (store: Store, config: StoreConfig) => Promise<T>,
   opts: WithStoreOptions = {},
 ): Promise<T> {
   const config = currentStoreConfig();
   process.stderr.write(`store: ${describeStoreConfig(config)}\n`);
-  const store = await loadStore(config);
+  const store = await openStore(config);
   try {
     if (opts.migrate !== false) await migrateWhenAvailable(store, opts.waitForStoreMs ?? 0);
     return await fn(store, config);

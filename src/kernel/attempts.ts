@@ -5,6 +5,7 @@
 import { needsReputation } from "../aggregation/index.js";
 import { isDbUnavailable } from "../errors.js";
 import type { JsonValue } from "../spec/types.js";
+import type { Store } from "../store/port.js";
 import type {
   AttemptClaimInfo,
   ClaimedStep,
@@ -12,7 +13,6 @@ import type {
   NewEvent,
   ReputationDelta,
   RunRecord,
-  RunStore,
   RunTx,
   StepRecord,
 } from "../store/run-port.js";
@@ -82,7 +82,7 @@ export interface Completion {
 
 /** Records what an executor returned for one attempt, and settles the run if that was its last active step. */
 export async function finishAttempt(
-  store: RunStore,
+  store: Store,
   lease: AttemptLease,
   outcome: ExecutionOutcome,
   opts: { now?: Date } = {},
@@ -115,7 +115,7 @@ type Indexed = Completion & { index: number };
  * the reputation the others wrote. Results come back in the order of `completions`.
  */
 export async function finishAttempts(
-  store: RunStore,
+  store: Store,
   completions: readonly Completion[],
   opts: { now?: Date } = {},
 ): Promise<FinishOutcome[]> {
@@ -144,7 +144,7 @@ export async function finishAttempts(
  * on its own while the rest of the transaction commits. The savepoints are paid for only after a failure.
  */
 async function settlingApart<T>(
-  store: RunStore,
+  store: Store,
   fn: (tx: RunTx, isolate: boolean) => Promise<T>,
   opts: { now?: Date },
 ): Promise<T> {
@@ -364,7 +364,7 @@ export type ReleaseReason = "WORKER_SHUTDOWN" | "EXECUTOR_LOOKUP_FAILED";
 
 /** Hands unfinished steps back (attempt not counted), e.g. on graceful shutdown. One transaction per run. */
 export async function releaseAttempts(
-  store: RunStore,
+  store: Store,
   leases: readonly AttemptLease[],
   reason: ReleaseReason = "WORKER_SHUTDOWN",
 ): Promise<number> {
@@ -413,7 +413,7 @@ export async function releaseAttempts(
  * sweeper holds it, this sweep stops there (its runs are that sweeper's to expire, or the next sweep's) instead
  * of queueing on the same run rows. Returns how many leases this sweep expired.
  */
-export async function expireLeases(store: RunStore, opts: { now?: Date } = {}): Promise<number> {
+export async function expireLeases(store: Store, opts: { now?: Date } = {}): Promise<number> {
   let expired = 0;
   let failed: { error: unknown } | undefined;
   for (const runId of await store.findExpiredLeaseRuns(opts.now)) {

@@ -2,7 +2,7 @@
 // They read by state and by seq on every NOTIFY nudge and at least every 250 ms: the nudge only cuts latency,
 // polling is the guarantee, so nothing is lost when a NOTIFY is.
 import { WattswarmError } from "../errors.js";
-import type { RunStore } from "../store/run-port.js";
+import type { Store } from "../store/port.js";
 import { type EventView, eventView, getRunView } from "./queries.js";
 import type { RunView } from "./result.js";
 import { isTerminalRun } from "./states.js";
@@ -20,7 +20,7 @@ export interface FollowRunOptions {
 
 /** Follows a run until it is terminal; returns the last view and whether the timeout (or signal) came first. */
 export async function followRun(
-  store: RunStore,
+  store: Store,
   runId: string,
   opts: FollowRunOptions = {},
 ): Promise<{ view: RunView; timedOut: boolean }> {
@@ -50,7 +50,7 @@ export interface FollowEventsOptions {
  * `seq >= event_seq` after that read proves nothing is left.
  */
 export async function* followEvents(
-  store: RunStore,
+  store: Store,
   runId: string,
   opts: FollowEventsOptions = {},
 ): AsyncGenerator<EventView, void, undefined> {

@@ -4,7 +4,8 @@ import { normalizeBallot } from "../aggregation/normalize.js";
 import type { AggregationResult } from "../aggregation/types.js";
 import { WattswarmError } from "../errors.js";
 import type { JsonValue } from "../spec/types.js";
-import type { RunRecord, RunStore } from "../store/run-port.js";
+import type { Store } from "../store/port.js";
+import type { RunRecord } from "../store/run-port.js";
 import { lockExistingRun } from "./lifecycle.js";
 import { DEFAULT_UNITS, feedbackDeltas, type ReputationView, reputationView } from "./reputation.js";
 
@@ -31,7 +32,7 @@ function storedAggregation(run: RunRecord): Pick<AggregationResult, "conclusions
  * Idempotent per run; another value replaces the earlier one (its counts are taken back).
  */
 export async function recordFeedback(
-  store: RunStore,
+  store: Store,
   runId: string,
   correct: JsonValue,
 ): Promise<FeedbackOutcome> {
@@ -59,13 +60,13 @@ export async function recordFeedback(
   });
 }
 
-export async function listReputation(store: RunStore): Promise<ReputationView[]> {
+export async function listReputation(store: Store): Promise<ReputationView[]> {
   return (await store.listReputation()).map(reputationView);
 }
 
 /** One agent's rows ('*' and per task type); AGENT_NOT_FOUND when the store has none (it would have 500). */
 export async function showReputation(
-  store: RunStore,
+  store: Store,
   agentId: string,
 ): Promise<{ agent_id: string; units: number; rows: ReputationView[] }> {
   const rows = await store.listReputation({ agentId });

@@ -4,7 +4,8 @@ import { canonicalJson } from "../aggregation/normalize.js";
 import { WattswarmError } from "../errors.js";
 import { buildStepInputs } from "../spec/inputs.js";
 import type { JsonObject, JsonValue, RunSpec } from "../spec/types.js";
-import type { NewEvent, RunRecord, RunStore, RunTx, StepRecord } from "../store/run-port.js";
+import type { Store } from "../store/port.js";
+import type { NewEvent, RunRecord, RunTx, StepRecord } from "../store/run-port.js";
 import type { RunStatus } from "../vocab.js";
 import { runEvent } from "./events.js";
 import { newStepId } from "./ids.js";
@@ -88,7 +89,7 @@ function newSteps(spec: RunSpec, status: "CREATED" | "QUEUED", now: Date): StepR
 }
 
 /** Stores a validated, defaulted spec. An identical resubmit is a no-op; a different spec under the same id is a conflict. */
-export async function submitRun(store: RunStore, spec: RunSpec, kickoff: boolean): Promise<SubmitOutcome> {
+export async function submitRun(store: Store, spec: RunSpec, kickoff: boolean): Promise<SubmitOutcome> {
   try {
     return await submitOnce(store, spec, kickoff);
   } catch (err) {
@@ -104,7 +105,7 @@ export async function submitRun(store: RunStore, spec: RunSpec, kickoff: boolean
   }
 }
 
-function submitOnce(store: RunStore, spec: RunSpec, kickoff: boolean): Promise<SubmitOutcome> {
+function submitOnce(store: Store, spec: RunSpec, kickoff: boolean): Promise<SubmitOutcome> {
   return store.transaction(async (tx) => {
     const existing = await tx.lockRun(spec.run_id);
     if (existing) {
@@ -145,7 +146,7 @@ async function kickoffLocked(tx: RunTx, run: RunRecord): Promise<boolean> {
 }
 
 export async function kickoffRun(
-  store: RunStore,
+  store: Store,
   runId: string,
 ): Promise<{ ok: true; run_id: string; status: RunStatus; kicked_off: boolean }> {
   return store.transaction(async (tx) => {
@@ -165,7 +166,7 @@ export async function kickoffRun(
 }
 
 export async function cancelRun(
-  store: RunStore,
+  store: Store,
   runId: string,
 ): Promise<{ ok: true; run_id: string; status: RunStatus }> {
   return store.transaction(async (tx) => {
@@ -204,7 +205,7 @@ export async function cancelRun(
 }
 
 export async function retryRun(
-  store: RunStore,
+  store: Store,
   runId: string,
 ): Promise<{ ok: true; run_id: string; status: RunStatus; steps_requeued: number }> {
   return store.transaction(async (tx) => {

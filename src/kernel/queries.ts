@@ -1,24 +1,25 @@
 // Read side: RunView, result, events, lists (SPEC §6, §7). Reads take no locks.
 import { WattswarmError } from "../errors.js";
 import type { JsonObject } from "../spec/types.js";
-import type { EventRecord, RunRecord, RunStore } from "../store/run-port.js";
+import type { Store } from "../store/port.js";
+import type { EventRecord, RunRecord } from "../store/run-port.js";
 import type { RunStatus } from "../vocab.js";
 import { countsFrom, provisionalResult, type RunView, runView, withOutputs } from "./result.js";
 
-async function existingRun(store: RunStore, runId: string): Promise<RunRecord> {
+async function existingRun(store: Store, runId: string): Promise<RunRecord> {
   const run = await store.getRun(runId);
   if (!run) throw new WattswarmError("RUN_NOT_FOUND", `run "${runId}" not found`);
   return run;
 }
 
-export async function getRunView(store: RunStore, runId: string): Promise<RunView> {
+export async function getRunView(store: Store, runId: string): Promise<RunView> {
   const run = await existingRun(store, runId);
   const counts = await store.countSteps([runId]);
   return runView(run, countsFrom(counts.get(runId) ?? {}));
 }
 
 /** The stored result of a finalized run, else the same shape with the current status (scripts can poll it). */
-export async function getRunResult(store: RunStore, runId: string): Promise<JsonObject> {
+export async function getRunResult(store: Store, runId: string): Promise<JsonObject> {
   const run = await existingRun(store, runId);
   if ((run.status === "FINALIZED" || run.status === "FAILED") && run.result)
     return withOutputs(run.result, () => store.getSteps(runId));
@@ -41,7 +42,7 @@ export function eventView(e: EventRecord): EventView {
 }
 
 export async function listRunEvents(
-  store: RunStore,
+  store: Store,
   runId: string,
   opts: { after?: number; limit?: number; tail?: number },
 ): Promise<EventView[]> {
@@ -56,7 +57,7 @@ export async function listRunEvents(
 }
 
 export async function listRunViews(
-  store: RunStore,
+  store: Store,
   opts: { status?: RunStatus; limit?: number; before?: string },
 ): Promise<RunView[]> {
   const query: { status?: RunStatus; limit: number; before?: string } = { limit: opts.limit ?? 50 };

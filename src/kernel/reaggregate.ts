@@ -13,7 +13,8 @@ import type {
 } from "../aggregation/types.js";
 import { WattswarmError } from "../errors.js";
 import type { JsonObject, JsonValue, RunSpec } from "../spec/types.js";
-import type { AttemptRecord, RunRecord, RunStore, StepRecord } from "../store/run-port.js";
+import type { Store } from "../store/port.js";
+import type { AttemptRecord, RunRecord, StepRecord } from "../store/run-port.js";
 import type { AttemptStatus, StepStatus } from "../vocab.js";
 import { unitsFromRows } from "./reputation.js";
 import { countSteps, finalResult } from "./result.js";
@@ -153,7 +154,7 @@ function storedUnits(run: RunRecord): Record<string, number> | null {
 }
 
 export async function reaggregateRun(
-  store: RunStore,
+  store: Store,
   runId: string,
   opts: ReaggregateOptions = {},
 ): Promise<JsonObject> {

@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { serverExecutorPolicy } from "../kernel/executor-admin.js";
 import { formatPath } from "../spec/issues.js";
 import { LIMITS } from "../spec/schema.js";
+import type { Store } from "../store/port.js";
 import { hostPolicy, isJsonContentType } from "../util/http-guard.js";
 import { tooDeepAt } from "../util/json.js";
 import { checkAuth, checkBrowserOrigin, isAuthorized } from "./auth.js";
@@ -17,7 +18,6 @@ import { legacyRoutes } from "./routes/legacy.js";
 import { runRoutes } from "./routes/runs.js";
 import { systemRoutes } from "./routes/system.js";
 import { StreamLimiter, type StreamLimits } from "./sse.js";
-import type { ApiStore } from "./store.js";
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 export const DEFAULT_PORT = 7788;
@@ -90,7 +90,7 @@ function parseJsonBody(text: string): unknown {
   return body;
 }
 
-export function buildApp(store: ApiStore, options: AppOptions = {}): FastifyInstance {
+export function buildApp(store: Store, options: AppOptions = {}): FastifyInstance {
   const token = options.token === "" ? undefined : options.token;
   const logError = options.logError ?? ((message: string) => process.stderr.write(`serve: ${message}\n`));
   const app = Fastify({

@@ -2,12 +2,12 @@
 import { createRequire } from "node:module";
 import type { FastifyRequest } from "fastify";
 import type { ExecutorPolicy } from "../kernel/executor-admin.js";
+import type { Store } from "../store/port.js";
 import type { MetricsCollector } from "./metrics.js";
 import type { StreamLimiter } from "./sse.js";
-import type { ApiStore } from "./store.js";
 
 export interface ServerDeps {
-  store: ApiStore;
+  store: Store;
   /** Aborted when the server closes: open SSE streams end so close() does not wait for them. */
   closing: AbortSignal;
   /** The /metrics counters, counting from when the server was built. */

@@ -8,8 +8,8 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { followEvents } from "../kernel/follow.js";
 import { getRunView } from "../kernel/queries.js";
+import type { Store } from "../store/port.js";
 import { ApiError } from "./errors.js";
-import type { ApiStore } from "./store.js";
 
 const KEEPALIVE_MS = 15_000;
 const RETRY_MS = 1_000;
@@ -86,7 +86,7 @@ export interface StreamContext {
 }
 
 export async function streamRunEvents(
-  store: ApiStore,
+  store: Store,
   runId: string,
   after: number,
   { req, reply, closing, streams }: StreamContext,
@@ -101,7 +101,7 @@ export async function streamRunEvents(
 }
 
 async function pump(
-  store: ApiStore,
+  store: Store,
   runId: string,
   after: number,
   reply: FastifyReply,

@@ -3,10 +3,10 @@
 import { admitRunSpec } from "../kernel/admit.js";
 import { type SubmitOutcome, submitRun } from "../kernel/lifecycle.js";
 import { formatPath } from "../spec/issues.js";
+import type { Store } from "../store/port.js";
 import { isPlainRecord } from "../util/json.js";
 import { ApiError } from "./errors.js";
 import { SubmitEnvelope } from "./schemas.js";
-import type { ApiStore } from "./store.js";
 
 export interface Submission {
   input: unknown;
@@ -33,7 +33,7 @@ export function readSubmission(body: unknown, kickoffQuery: string | undefined):
 }
 
 export async function submitFromBody(
-  store: ApiStore,
+  store: Store,
   body: unknown,
   kickoffQuery: string | undefined,
 ): Promise<SubmitOutcome & { warnings?: string[] }> {

@@ -1,10 +1,8 @@
-// Opening the adapter a StoreConfig selects. `loadStore` imports only that adapter's driver (each CLI command is
-// a new process, and the other driver would only add to its start-up time); `openStore` in index.ts builds the
-// same adapters synchronously for library users, from the same option mapping.
+// Opening the adapter a StoreConfig selects. `openStore` imports only that adapter's driver (each CLI command is
+// a new process, and the other driver would only add to its start-up time).
 import type { StoreConfig } from "./config.js";
 import type { Store } from "./port.js";
 import type { PostgresStoreOptions } from "./postgres/index.js";
-import type { RunStore } from "./run-port.js";
 import type { SqliteStoreOptions } from "./sqlite/index.js";
 
 export interface OpenStoreOptions {
@@ -21,7 +19,7 @@ export interface OpenStoreOptions {
 type PgConfig = Extract<StoreConfig, { kind: "postgres" }>;
 type SqliteConfig = Extract<StoreConfig, { kind: "sqlite" }>;
 
-export function sqliteOptions(config: SqliteConfig, options: OpenStoreOptions): SqliteStoreOptions {
+function sqliteOptions(config: SqliteConfig, options: OpenStoreOptions): SqliteStoreOptions {
   return {
     path: config.path,
     ...(config.busyWaitMs === undefined ? {} : { busyWaitMs: config.busyWaitMs }),
@@ -29,7 +27,7 @@ export function sqliteOptions(config: SqliteConfig, options: OpenStoreOptions): 
   };
 }
 
-export function postgresOptions(config: PgConfig, options: OpenStoreOptions): PostgresStoreOptions {
+function postgresOptions(config: PgConfig, options: OpenStoreOptions): PostgresStoreOptions {
   return {
     url: config.url,
     ...(config.schema === undefined ? {} : { schema: config.schema }),
@@ -40,11 +38,12 @@ export function postgresOptions(config: PgConfig, options: OpenStoreOptions): Po
   };
 }
 
-/** The adapter for `config`, loading only its driver. Nothing connects until the first call. */
-export async function loadStore(
-  config: StoreConfig,
-  options: OpenStoreOptions = {},
-): Promise<Store & RunStore> {
+/**
+ * The store `config` selects (resolveStoreConfig), loading only its driver. Nothing connects until the first
+ * call, and nothing is migrated or logged: call `migrate()` before first use (the CLI logs `store: …` and
+ * migrates itself, SPEC §7).
+ */
+export async function openStore(config: StoreConfig, options: OpenStoreOptions = {}): Promise<Store> {
   if (config.kind === "sqlite") {
     const { SqliteStore } = await import("./sqlite/index.js");
     return new SqliteStore(sqliteOptions(config, options));

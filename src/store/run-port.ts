@@ -1,6 +1,7 @@
-// The run half of the store port. The kernel writes every transition once, against `RunTx`; adapters
-// implement these narrow operations with their own SQL. A `RunTx` is one database transaction: PostgreSQL
-// BEGIN … COMMIT on one connection, SQLite BEGIN IMMEDIATE.
+// The records of the store port (port.ts) and `RunTx`, the handle of one transaction opened by
+// `store.transaction(fn)`. The kernel writes every transition once, against `RunTx`; adapters implement these
+// narrow operations with their own SQL. A `RunTx` is one database transaction: PostgreSQL BEGIN … COMMIT on one
+// connection, SQLite BEGIN IMMEDIATE. port.ts's header says how its operations compose.
 import type { JsonObject, JsonValue, RunSpec } from "../spec/types.js";
 import type { AttemptStatus, RunStatus, StepStatus } from "../vocab.js";
 
@@ -310,37 +311,4 @@ export interface RunListOptions {
   limit: number;
   /** run_id of the last row of the previous page. */
   before?: string;
-}
-
-export interface RunStore {
-  /** Runs `fn` in one transaction; retried by the adapter on serialization/busy errors only before `fn` ran. */
-  transaction<T>(fn: (tx: RunTx) => Promise<T>, opts?: { now?: Date }): Promise<T>;
-  /** Claims up to `limit` due steps in claim order in one statement; never waits on a locked row. */
-  claimSteps(opts: ClaimOptions): Promise<ClaimedStep[]>;
-  /** Extends the leases whose token still matches; returns the step_ids still held. */
-  heartbeat(
-    leases: readonly { step_id: string; lease_token: string }[],
-    leaseMs: number,
-    now?: Date,
-  ): Promise<string[]>;
-  /** Which of these leases are still valid (no write). */
-  validLeases(leases: readonly { step_id: string; lease_token: string }[]): Promise<string[]>;
-  /** Runs that have LEASED steps whose lease ended before now. */
-  findExpiredLeaseRuns(now?: Date): Promise<string[]>;
-  /** True when any step is QUEUED, RETRY_WAIT or LEASED (optionally of one run). */
-  hasPendingWork(runId?: string): Promise<boolean>;
-  getRun(runId: string): Promise<RunRecord | null>;
-  getSteps(runId: string): Promise<StepRecord[]>;
-  getAttempts(runId: string): Promise<AttemptRecord[]>;
-  listRuns(opts: RunListOptions): Promise<RunRecord[]>;
-  /** Step counts by status for these runs. */
-  countSteps(runIds: readonly string[]): Promise<Map<string, Partial<Record<StepStatus, number>>>>;
-  listEvents(runId: string, opts: { after?: number; limit: number; tail?: boolean }): Promise<EventRecord[]>;
-  /** agent_reputation rows (of one agent when given), ordered by agent_id, then task_type. */
-  listReputation(opts?: { agentId?: string }): Promise<ReputationRecord[]>;
-  /**
-   * Resolves when there may be new work or events (a NOTIFY on PostgreSQL), or after `timeoutMs`.
-   * Polling is the guarantee; this is only a nudge.
-   */
-  waitForNudge(timeoutMs: number, signal?: AbortSignal, filter?: NudgeFilter): Promise<void>;
 }

@@ -2,8 +2,9 @@
 // goes ahead only once per interval of the worker's clock, min(L/4, 1 s), and never while this worker's last
 // sweep is still running; the heartbeat's sweep (every H) is forced, so the recovery bound does not depend on
 // the claim loop. Across workers, RunTx.trySweepLock lets one sweeper at a time do the work.
+
 import { expireLeases } from "../kernel/attempts.js";
-import type { RunStore } from "../store/run-port.js";
+import type { Store } from "../store/port.js";
 
 /** The claim loop's sweep interval for lease length `leaseMs`: a quarter of the lease, at most 1 s. */
 export function sweepIntervalMs(leaseMs: number): number {
@@ -16,7 +17,7 @@ export class LeaseSweeper {
   private running = 0;
 
   constructor(
-    private readonly store: RunStore,
+    private readonly store: Store,
     readonly intervalMs: number,
     private readonly clock: () => number = Date.now,
   ) {}

@@ -16,7 +16,7 @@ import {
 } from "../kernel/attempts.js";
 import { newAttemptId } from "../kernel/ids.js";
 import type { Store } from "../store/port.js";
-import type { ClaimedStep, NudgeFilter, RunStore } from "../store/run-port.js";
+import type { ClaimedStep, NudgeFilter } from "../store/run-port.js";
 import { type Logger, silentLogger } from "../util/log.js";
 import { abortableSleep, sleep } from "../util/signals.js";
 import type { ExecutionOutcome } from "../vocab.js";
@@ -24,8 +24,6 @@ import { CompletionBatcher } from "./completions.js";
 import { ExecutorCache, type Loaded } from "./executor-cache.js";
 import type { WorkerOptions } from "./options.js";
 import { LeaseSweeper, sweepIntervalMs } from "./sweeper.js";
-
-export type WorkerStore = Store & RunStore;
 
 interface InFlight {
   lease: AttemptLease;
@@ -58,7 +56,7 @@ export class Worker {
   completed = 0;
 
   constructor(
-    private readonly store: WorkerStore,
+    private readonly store: Store,
     readonly options: WorkerOptions,
     /** `clock`: milliseconds, for the sweep interval (default Date.now; tests inject one). */
     deps: { logger?: Logger; clock?: () => number } = {},

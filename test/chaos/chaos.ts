@@ -13,12 +13,9 @@ import { submitRun } from "../../src/kernel/index.js";
 import { validateRunSpec } from "../../src/spec/index.js";
 import { openStore } from "../../src/store/index.js";
 import type { Store } from "../../src/store/port.js";
-import type { RunStore } from "../../src/store/run-port.js";
 import { TERMINAL_RUN_STATUSES } from "../../src/vocab.js";
 import { CLI_PATH } from "../support/cli.js";
 import { type KillRecord, type OutageWindow, type TableFigures, verifyChaos } from "./verify.js";
-
-export type ChaosStore = Store & RunStore;
 
 export interface ChaosOptions {
   store: { kind: "pg"; url: string } | { kind: "sqlite" };
@@ -168,7 +165,7 @@ async function restartPostgres(
 
 interface Target {
   args: string[];
-  ctl: ChaosStore;
+  ctl: Store;
   /** Terminates the workers' connections; returns how many were terminated. */
   terminate?: () => Promise<number>;
   /** One query on the harness's own connection: succeeds when the database is reachable. */
@@ -180,7 +177,7 @@ async function openTarget(o: ChaosOptions): Promise<Target> {
   if (o.store.kind === "sqlite") {
     const dir = mkdtempSync(join(tmpdir(), "wattswarm-chaos-"));
     const path = join(dir, "chaos.db");
-    const ctl = openStore({ kind: "sqlite", path, source: "flag" }) as ChaosStore;
+    const ctl = await openStore({ kind: "sqlite", path, source: "flag" });
     return { args: ["--db", path], ctl, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
   }
   const schema = `chaos_${process.pid}_${randomBytes(4).toString("hex")}`;
@@ -191,12 +188,12 @@ async function openTarget(o: ChaosOptions): Promise<Target> {
   const admin = new pg.Pool({ connectionString: withApp(`wsa_${schema}`), max: 1 });
   admin.on("error", () => {});
   await admin.query(`CREATE SCHEMA "${schema}"`);
-  const ctl = openStore({
+  const ctl = await openStore({
     kind: "postgres",
     url: withApp(`wsc_${schema}`),
     schema,
     source: "flag",
-  }) as ChaosStore;
+  });
   return {
     args: ["--pg-url", withApp(workerApp), "--pg-schema", schema],
     ctl,
@@ -294,7 +291,7 @@ class WorkerFleet {
   }
 }
 
-async function pendingRuns(store: ChaosStore, total: number): Promise<number> {
+async function pendingRuns(store: Store, total: number): Promise<number> {
   const runs = await store.listRuns({ limit: total + 10 });
   const terminal: readonly string[] = TERMINAL_RUN_STATUSES;
   return runs.filter((r) => !terminal.includes(r.status)).length;

@@ -6,8 +6,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { openStore } from "../../src/store/index.js";
+import type { Store } from "../../src/store/port.js";
 import { resolveWorkerOptions } from "../../src/worker/options.js";
-import { Worker, type WorkerStore } from "../../src/worker/worker.js";
+import { Worker } from "../../src/worker/worker.js";
 
 interface Call {
   at: number;
@@ -15,7 +16,7 @@ interface Call {
 }
 
 /** The store, with findExpiredLeaseRuns (the expiry's first query) recorded and steered by `behave`. */
-function instrumented(store: WorkerStore, behave: (n: number) => "ok" | "fail" | number) {
+function instrumented(store: Store, behave: (n: number) => "ok" | "fail" | number) {
   const calls: Call[] = [];
   let running = 0;
   let maxRunning = 0;
@@ -49,9 +50,9 @@ afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 
-async function sqliteStore(): Promise<WorkerStore> {
+async function sqliteStore(): Promise<Store> {
   const dir = mkdtempSync(join(tmpdir(), "wattswarm-hb-"));
-  const store = openStore({ kind: "sqlite", path: join(dir, "hb.db"), source: "flag" }) as WorkerStore;
+  const store = await openStore({ kind: "sqlite", path: join(dir, "hb.db"), source: "flag" });
   await store.migrate();
   cleanups.push(async () => {
     await store.close();

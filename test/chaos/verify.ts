@@ -6,7 +6,7 @@
 import { isDeepStrictEqual } from "node:util";
 import { reaggregateRun } from "../../src/kernel/reaggregate.js";
 import type { Store } from "../../src/store/port.js";
-import type { AttemptRecord, EventRecord, RunStore, StepRecord } from "../../src/store/run-port.js";
+import type { AttemptRecord, EventRecord, StepRecord } from "../../src/store/run-port.js";
 import { TERMINAL_RUN_STATUSES } from "../../src/vocab.js";
 
 export interface KillRecord {
@@ -108,7 +108,7 @@ function checkStep(
 }
 
 export async function verifyChaos(
-  store: Store & RunStore,
+  store: Store,
   o: VerifyOptions,
 ): Promise<{ figures: TableFigures; problems: string[] }> {
   const problems: string[] = [];

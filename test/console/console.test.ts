@@ -10,8 +10,8 @@ import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorker } from "../../src/index.js";
 import { buildApp } from "../../src/server/app.js";
-import type { ApiStore } from "../../src/server/store.js";
 import { openStore } from "../../src/store/index.js";
+import type { Store } from "../../src/store/port.js";
 import { makeTempDir } from "../support/sqlite.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -30,7 +30,7 @@ if (!haveChromium && !required) {
 
 interface Served {
   url: string;
-  store: ApiStore;
+  store: Store;
   close(): Promise<void>;
 }
 
@@ -41,7 +41,7 @@ let browser: Browser;
 /** `serve` over a fresh SQLite store, plus a worker (its `done` is awaited on close). */
 async function serve(token?: string): Promise<Served> {
   const dir = makeTempDir();
-  const store = openStore({ kind: "sqlite", path: join(dir, "ws.db"), source: "flag" }) as ApiStore;
+  const store = await openStore({ kind: "sqlite", path: join(dir, "ws.db"), source: "flag" });
   await store.migrate();
   const app = buildApp(store, { token, consoleDir, logError: (m) => console.error(m) });
   const url = await app.listen({ port: 0, host: "127.0.0.1" });

@@ -6,9 +6,8 @@ import { join } from "node:path";
 import { afterAll, describe, expect } from "vitest";
 import { getRunView, listRunEvents } from "../../src/kernel/index.js";
 import type { RunView } from "../../src/kernel/result.js";
-import { openStore } from "../../src/store/index.js";
+import { PostgresStore, SqliteStore } from "../../src/store/index.js";
 import type { Store } from "../../src/store/port.js";
-import type { RunStore } from "../../src/store/run-port.js";
 import { CLI_PATH, type CliOptions, type CliResult, cliIsBuilt, REPO_ROOT, runCli } from "../support/cli.js";
 import { startTestRuntime, type TestRuntime, type TestRuntimeOptions } from "../support/http-runtime.js";
 import { describePg, type PgTestContext } from "../support/pg.js";
@@ -28,7 +27,7 @@ export interface StoreTarget {
   pgUrl?: string;
   schema?: string;
   /** Opens the same store through the library (closed after the test). Call `migrate()` yourself if needed. */
-  open(): Store & RunStore;
+  open(): Store;
 }
 
 export interface StoreSuite {
@@ -40,7 +39,7 @@ export interface StoreSuite {
 
 // Tests in a file run concurrently (each with its own store and runtime), so cleanup is per file: every
 // child process still running is killed, every library store and test runtime closed, after the last test.
-const openedStores: (Store & RunStore)[] = [];
+const openedStores: Store[] = [];
 const runtimes: TestRuntime[] = [];
 const children = new Set<ChildProcessWithoutNullStreams>();
 
@@ -96,8 +95,7 @@ function describeEachStore(fn: (suite: StoreSuite) => void, kinds: readonly Stor
               pgUrl: url,
               schema,
               open: once(() => {
-                const store = openStore({ kind: "postgres", url, schema, source: "flag" }) as Store &
-                  RunStore;
+                const store = new PostgresStore({ url, schema });
                 openedStores.push(store);
                 return store;
               }),
@@ -116,7 +114,7 @@ function describeEachStore(fn: (suite: StoreSuite) => void, kinds: readonly Stor
               kind,
               args: ["--db", path],
               open: once(() => {
-                const store = openStore({ kind: "sqlite", path, source: "flag" }) as Store & RunStore;
+                const store = new SqliteStore({ path });
                 openedStores.push(store);
                 return store;
               }),

@@ -1,14 +1,14 @@
 // early_stop through a real in-process worker (SPEC §4, §5.6): once the leader cannot be caught, the slow
 // agent's step is cancelled and the worker aborts its in-flight executor call instead of waiting for it.
 import { describe, expect, it } from "vitest";
-import { getRunResult, openRunStore, startWorker, submitRun, validateRunSpec } from "../../src/index.js";
+import { getRunResult, openStore, startWorker, submitRun, validateRunSpec } from "../../src/index.js";
 import { useTempSqlite } from "../support/sqlite.js";
 
 const tempPath = useTempSqlite();
 
 describe("early stop with a worker", () => {
   it("aborts the in-flight call of a cancelled step; the run finalizes long before the slow agent would answer", async () => {
-    const store = openRunStore({ kind: "sqlite", path: tempPath(), source: "flag" });
+    const store = await openStore({ kind: "sqlite", path: tempPath(), source: "flag" });
     await store.migrate();
     try {
       const sim = (latency: number) => ({ _sim: { accuracy: 1, truth: "A", latency_ms: latency } });

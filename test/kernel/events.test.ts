@@ -8,7 +8,6 @@ import type { JsonObject } from "../../src/spec/types.js";
 import { SqliteStore } from "../../src/store/sqlite/index.js";
 import {
   attemptsOf,
-  type ConformanceStore,
   claimRun,
   eventsOf,
   leaseFor,
@@ -38,7 +37,7 @@ describe("event payload bound", () => {
   // Step events carry no result (SPEC §4 lists their fields); a huge answer reaches an event through the
   // decision it wins: RUN_FINALIZED's final_decision with vote_on "answer".
   it("a result over 256 KiB: every payload stays within 256 KiB, the attempt and step keep the full result", async () => {
-    const store = new SqliteStore({ path: tempPath(), env: {} }) as unknown as ConformanceStore;
+    const store = new SqliteStore({ path: tempPath(), env: {} });
     await store.migrate();
     try {
       await submitRun(store, makeSpec("big-1", { agents: ["a"], aggregation: { vote_on: "answer" } }), true);

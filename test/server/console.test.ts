@@ -4,18 +4,18 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../src/server/app.js";
-import type { ApiStore } from "../../src/server/store.js";
-import { openStore } from "../../src/store/index.js";
+import { SqliteStore } from "../../src/store/index.js";
+import type { Store } from "../../src/store/port.js";
 import { makeTempDir, useTempSqlite } from "../support/sqlite.js";
 
 describe("console static files", () => {
   const tempDb = useTempSqlite();
-  const stores: ApiStore[] = [];
+  const stores: Store[] = [];
   afterAll(async () => {
     for (const s of stores) await s.close();
   });
   const app = (consoleDir: string, token?: string) => {
-    const store = openStore({ kind: "sqlite", path: tempDb(), source: "flag" }) as ApiStore;
+    const store = new SqliteStore({ path: tempDb() });
     stores.push(store);
     return buildApp(store, { consoleDir, token });
   };

@@ -2,14 +2,14 @@
 // server) and SQLite (a temp file per store).
 import { afterAll, describe } from "vitest";
 import { type AppOptions, buildApp } from "../../src/server/app.js";
-import type { ApiStore } from "../../src/server/store.js";
 import { openStore } from "../../src/store/index.js";
+import type { Store } from "../../src/store/port.js";
 import { describePg } from "../support/pg.js";
 import { useTempSqlite } from "../support/sqlite.js";
 
 export interface TestServer {
   url: string;
-  store: ApiStore;
+  store: Store;
   /** fetch relative to the server, with a JSON body when `json` is given. */
   call(
     path: string,
@@ -29,7 +29,7 @@ afterAll(async () => {
   for (const s of open.splice(0)) await s.close().catch(() => undefined);
 });
 
-async function startOn(store: ApiStore, options: AppOptions): Promise<TestServer> {
+async function startOn(store: Store, options: AppOptions): Promise<TestServer> {
   await store.migrate();
   const errors: string[] = [];
   const app = buildApp(store, { logError: (m) => errors.push(m), ...options });
@@ -71,9 +71,9 @@ export function describeServer(name: string, fn: (suite: ServerSuite) => void): 
     describePg("pg", (pg) => {
       fn({
         kind: "pg",
-        start: (opts = {}) =>
+        start: async (opts = {}) =>
           startOn(
-            openStore({ kind: "postgres", url: pg.url, schema: pg.newSchema(), source: "flag" }) as ApiStore,
+            await openStore({ kind: "postgres", url: pg.url, schema: pg.newSchema(), source: "flag" }),
             opts,
           ),
       });
@@ -82,8 +82,8 @@ export function describeServer(name: string, fn: (suite: ServerSuite) => void): 
       const tempDb = useTempSqlite();
       fn({
         kind: "sqlite",
-        start: (opts = {}) =>
-          startOn(openStore({ kind: "sqlite", path: tempDb(), source: "flag" }) as ApiStore, opts),
+        start: async (opts = {}) =>
+          startOn(await openStore({ kind: "sqlite", path: tempDb(), source: "flag" }), opts),
       });
     });
   });

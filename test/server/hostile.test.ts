@@ -9,8 +9,8 @@ import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorker } from "../../src/index.js";
 import { BODY_MAX_DEPTH, buildApp } from "../../src/server/app.js";
-import type { ApiStore } from "../../src/server/store.js";
-import { openStore } from "../../src/store/index.js";
+import { PostgresStore, SqliteStore } from "../../src/store/index.js";
+import type { Store } from "../../src/store/port.js";
 import { describePg, type PgTestContext } from "../support/pg.js";
 import { useTempSqlite } from "../support/sqlite.js";
 import { simSpec } from "./helpers.js";
@@ -20,7 +20,7 @@ const RUNS = 150;
 
 /** The store under test, and a reader beside the app that sees the rows a request may have written. */
 interface Backend {
-  store: ApiStore;
+  store: Store;
   rowCounts(): Promise<Record<string, number>>;
   /** A run's spec_json as stored (the text, parsed here). */
   storedSpec(runId: string): Promise<{ shared_inputs: Record<string, unknown> }>;
@@ -28,7 +28,7 @@ interface Backend {
 }
 
 function sqliteBackend(path: string): Backend {
-  const store = openStore({ kind: "sqlite", path, source: "flag" }) as ApiStore;
+  const store = new SqliteStore({ path });
   let reader: Database.Database | undefined;
   // Opened on first use: the file exists once the store has migrated.
   const read = () => {
@@ -57,7 +57,7 @@ function sqliteBackend(path: string): Backend {
 }
 
 function pgBackend(pg: PgTestContext): Backend {
-  const store = openStore({ kind: "postgres", url: pg.url, schema: pg.schema, source: "flag" }) as ApiStore;
+  const store = new PostgresStore({ url: pg.url, schema: pg.schema });
   const table = (t: string) => `"${pg.schema}".${t}`;
   const countAll = TABLES.map((t) => `(SELECT count(*)::int FROM ${table(t)}) AS ${t}`).join(", ");
   return {

@@ -1,7 +1,7 @@
 // GET /metrics: Prometheus text computed from the store after an in-process worker processed runs.
 import { expect, it } from "vitest";
 import { startWorker } from "../../src/index.js";
-import type { ApiStore } from "../../src/server/store.js";
+import type { Store } from "../../src/store/port.js";
 import { PostgresStore } from "../../src/store/postgres/index.js";
 import { SqliteStore } from "../../src/store/sqlite/index.js";
 import { pgRawAttempts, type RawAttempts, sqliteRawAttempts } from "../support/attempt-rows.js";
@@ -9,7 +9,7 @@ import { TEST_PG_URL } from "../support/pg.js";
 import { describeServer, simSpec } from "./helpers.js";
 
 /** Direct access to the rows of the store a test server serves. */
-function rawOf(store: ApiStore): RawAttempts {
+function rawOf(store: Store): RawAttempts {
   if (store instanceof PostgresStore) return pgRawAttempts(TEST_PG_URL, store.schema as string);
   if (store instanceof SqliteStore) return sqliteRawAttempts(store.path);
   throw new Error("unknown store");

@@ -14,9 +14,9 @@ import {
   submitRun,
 } from "../../src/kernel/index.js";
 import type { JsonValue, RunSpec } from "../../src/spec/types.js";
+import type { Store } from "../../src/store/port.js";
 import type { ExecutionOutcome } from "../../src/vocab.js";
 import {
-  type ConformanceStore,
   claim,
   clockOf,
   countOf,
@@ -44,7 +44,7 @@ interface Item {
   agent: string;
   outcome: ExecutionOutcome;
   /** Another lease than the one claimed for run/agent (stale or unknown ones). */
-  lease?: (store: ConformanceStore, leases: Leases) => Promise<AttemptLease> | AttemptLease;
+  lease?: (store: Store, leases: Leases) => Promise<AttemptLease> | AttemptLease;
 }
 
 function key(run: string, agent: string): string {
@@ -58,16 +58,12 @@ function leaseOfKey(leases: Leases, run: string, agent: string): AttemptLease {
 }
 
 /** Claims every due step of the store at `now`; leases keyed by run/agent. */
-async function claimAll(store: ConformanceStore, now: Date, leaseMs = 30_000): Promise<Leases> {
+async function claimAll(store: Store, now: Date, leaseMs = 30_000): Promise<Leases> {
   const claimed = await claim(store, { now, leaseMs });
   return new Map(claimed.map((c) => [key(c.step.run_id, c.step.agent_id), leaseOf(c)]));
 }
 
-async function completionsOf(
-  store: ConformanceStore,
-  leases: Leases,
-  items: readonly Item[],
-): Promise<Completion[]> {
+async function completionsOf(store: Store, leases: Leases, items: readonly Item[]): Promise<Completion[]> {
   const out: Completion[] = [];
   for (const item of items) {
     const lease = item.lease ? await item.lease(store, leases) : leaseOfKey(leases, item.run, item.agent);
@@ -94,7 +90,7 @@ function shuffled<T>(items: readonly T[], seed: number): T[] {
  * the store's own clock) as "<time>".
  */
 async function snapshot(
-  store: ConformanceStore,
+  store: Store,
   runIds: readonly string[],
   times: { from: Date; t: Date },
 ): Promise<JsonValue> {
@@ -142,7 +138,7 @@ function withoutRun(outcome: FinishOutcome): object {
 }
 
 interface Played {
-  store: ConformanceStore;
+  store: Store;
   leases: Leases;
   results: FinishOutcome[];
 }
@@ -154,7 +150,7 @@ interface Scenario {
   /** The order the batch gets them (indexes into `items`); default: a shuffle. */
   batchOrder?: number[];
   /** Store-clock work after the claim at `at` (cancel, expiry and reclaim at injected times). */
-  prepare?: (store: ConformanceStore, leases: Leases, at: Date) => Promise<void>;
+  prepare?: (store: Store, leases: Leases, at: Date) => Promise<void>;
   leaseMs?: number;
 }
 
@@ -220,13 +216,13 @@ async function expectSameState(
 }
 
 /** [event_type, agent_id, reason/status] of the run's events after RUN_CREATED and RUN_KICKOFF. */
-async function eventTrail(store: ConformanceStore, runId: string) {
+async function eventTrail(store: Store, runId: string) {
   return (await eventsOf(store, runId))
     .slice(2)
     .map((e) => [e.event_type, e.payload.agent_id ?? null, e.payload.reason ?? e.payload.status ?? null]);
 }
 
-async function reputationRows(store: ConformanceStore) {
+async function reputationRows(store: Store) {
   return (await store.listReputation()).map((r) => [
     r.agent_id,
     r.task_type,
@@ -368,8 +364,8 @@ export function batchTests(ctx: SuiteContext): void {
       makeSpec("sx-2", { agents: ["x", "y"] }),
     ];
     /** The first-claim leases, before expiry and reclaim. */
-    const first = new WeakMap<ConformanceStore, Leases>();
-    const prepare = async (store: ConformanceStore, leases: Leases, at: Date) => {
+    const first = new WeakMap<Store, Leases>();
+    const prepare = async (store: Store, leases: Leases, at: Date) => {
       first.set(store, new Map(leases));
       // sx-2 is cancelled with its steps LEASED; sx-1's leases expire and its steps are claimed again.
       await cancelRun(store, "sx-2");
@@ -378,7 +374,7 @@ export function batchTests(ctx: SuiteContext): void {
       expect([...again.keys()]).toEqual(["sx-1/a", "sx-1/b", "sx-1/c", "sx-1/d"]);
       for (const [k, v] of again) leases.set(k, v);
     };
-    const old = (run: string, agent: string) => (store: ConformanceStore) =>
+    const old = (run: string, agent: string) => (store: Store) =>
       leaseOfKey(first.get(store) as Leases, run, agent);
     const items: Item[] = [
       /* 0 */ { run: "sx-1", agent: "a", outcome: vote("YES") },
@@ -717,7 +713,7 @@ export function batchTests(ctx: SuiteContext): void {
     );
     // (No heartbeat in this race: on PostgreSQL it can deadlock with a batch, see postgres.test.ts.)
     const outcomes = await Promise.all(
-      batches.map((batch, b) => finishAttempts(peers[b % peers.length] as ConformanceStore, batch)),
+      batches.map((batch, b) => finishAttempts(peers[b % peers.length] as Store, batch)),
     );
     const byToken = new Map<string, FinishOutcome[]>();
     outcomes.forEach((results, b) => {

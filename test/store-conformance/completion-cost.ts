@@ -5,18 +5,10 @@
 import { expect, it } from "vitest";
 import { cancelRun, finishAttempt, getRunResult, retryRun, submitRun } from "../../src/kernel/index.js";
 import type { JsonObject, JsonValue } from "../../src/spec/types.js";
+import type { Store } from "../../src/store/port.js";
 import type { RunTx } from "../../src/store/run-port.js";
 import { ACTIVE_STEP_STATUSES } from "../../src/vocab.js";
-import {
-  type ConformanceStore,
-  claimRun,
-  FINALIZE_NULL,
-  failure,
-  leaseFor,
-  makeSpec,
-  type SuiteContext,
-  vote,
-} from "./harness.js";
+import { claimRun, FINALIZE_NULL, failure, leaseFor, makeSpec, type SuiteContext, vote } from "./harness.js";
 
 /** Step rows (objects with a step_id) in what a RunTx method returned. */
 function stepRows(value: unknown): number {
@@ -40,8 +32,8 @@ function resultBytes(value: unknown): number {
  * The store, with every transaction's RunTx counting the step rows its methods return and the bytes of the
  * results those rows (and attempt rows) carry.
  */
-function counting(store: ConformanceStore): {
-  store: ConformanceStore;
+function counting(store: Store): {
+  store: Store;
   rowsRead: () => number;
   resultBytesRead: () => number;
 } {
@@ -78,12 +70,12 @@ function counting(store: ConformanceStore): {
 }
 
 /** Every run's active-step count equals the number of its steps in an active status (the suite's invariant). */
-export async function expectActiveCounts(store: ConformanceStore): Promise<void> {
+export async function expectActiveCounts(store: Store): Promise<void> {
   for (const run of await store.listRuns({ limit: 1000 })) await expectActiveCount(store, run.run_id);
 }
 
 /** The run row's active-step count equals the number of its steps in an active status. */
-async function expectActiveCount(store: ConformanceStore, runId: string): Promise<void> {
+async function expectActiveCount(store: Store, runId: string): Promise<void> {
   const run = (await store.getRun(runId)) as { active_steps?: number } | null;
   const steps = await store.getSteps(runId);
   const active = steps.filter((s) => (ACTIVE_STEP_STATUSES as readonly string[]).includes(s.status)).length;

@@ -2,9 +2,9 @@
 // however many completions race, from one store or several on the same target.
 import { expect, it } from "vitest";
 import { type AttemptLease, finishAttempt, leaseOf, submitRun } from "../../src/kernel/index.js";
+import type { Store } from "../../src/store/port.js";
 import {
   attemptsOf,
-  type ConformanceStore,
   claim,
   clockOf,
   countOf,
@@ -27,7 +27,7 @@ export function concurrencyTests(ctx: SuiteContext): void {
     const at = plusMs(await clockOf(store), 10);
 
     const claimer = async (i: number): Promise<string[]> => {
-      const s = peers[i % peers.length] as ConformanceStore;
+      const s = peers[i % peers.length] as Store;
       const mine: string[] = [];
       for (;;) {
         const got = await claim(s, { limit: 7, now: at, workerId: `w${i}` });
@@ -63,7 +63,7 @@ export function concurrencyTests(ctx: SuiteContext): void {
 
     // Every completion is sent twice (a retried commit), from different stores, all at once.
     const sends = [...leases, ...leases].map((lease, i) =>
-      finishAttempt(peers[i % peers.length] as ConformanceStore, lease, vote(i % 3 === 0 ? "NO" : "YES")),
+      finishAttempt(peers[i % peers.length] as Store, lease, vote(i % 3 === 0 ? "NO" : "YES")),
     );
     const outcomes = await Promise.all(sends);
     expect(outcomes.filter((o) => o.applied)).toHaveLength(12);
@@ -93,7 +93,7 @@ export function concurrencyTests(ctx: SuiteContext): void {
     for (const id of runIds) await submitRun(store, makeSpec(id, { agents: agents(3) }), true);
     const leases = (await claim(store)).map(leaseOf);
     expect(leases).toHaveLength(18);
-    await Promise.all(leases.map((l, i) => finishAttempt(peers[i % 2] as ConformanceStore, l, vote("OK"))));
+    await Promise.all(leases.map((l, i) => finishAttempt(peers[i % 2] as Store, l, vote("OK"))));
     for (const id of runIds) {
       expect((await runOf(store, id)).status).toBe("FINALIZED");
       expect(countOf(await eventTypes(store, id), "RUN_FINALIZED")).toBe(1);

@@ -2,9 +2,9 @@
 // after/limit and tail; every payload carries run_id.
 import { expect, it } from "vitest";
 import { finishAttempt, listRunEvents, submitRun } from "../../src/kernel/index.js";
+import type { Store } from "../../src/store/port.js";
 import type { EventRecord } from "../../src/store/run-port.js";
 import {
-  type ConformanceStore,
   claimRun,
   eventsOf,
   expectCode,
@@ -18,7 +18,7 @@ import {
 } from "./harness.js";
 
 /** Two interleaved runs with retries, so that their events share the table. */
-async function busyRuns(store: ConformanceStore): Promise<void> {
+async function busyRuns(store: Store): Promise<void> {
   const retry = { max_attempts: 2, backoff_ms: 0 };
   await submitRun(store, makeSpec("evt-1", { agents: ["a", "b", "c"], retry }), true);
   await submitRun(store, makeSpec("evt-2", { agents: ["a", "b"], retry }), true);

@@ -11,9 +11,9 @@ import {
   moveSteps,
   submitRun,
 } from "../../src/kernel/index.js";
+import type { Store } from "../../src/store/port.js";
 import type { RunRecord, RunTx } from "../../src/store/run-port.js";
 import {
-  type ConformanceStore,
   claimRun,
   eventTypes,
   FINALIZE_NULL,
@@ -29,8 +29,8 @@ import {
  * The store, but its transactions see every locked run row with `status` in place of the stored one: a kernel
  * whose view of the run is wrong (what a bug in the locking or the bookkeeping would produce).
  */
-function seeingRunAs(store: ConformanceStore, status: RunRecord["status"]): ConformanceStore {
-  const liar = Object.create(store) as ConformanceStore;
+function seeingRunAs(store: Store, status: RunRecord["status"]): Store {
+  const liar = Object.create(store) as Store;
   liar.transaction = (fn, opts) =>
     store.transaction(
       (tx) =>

@@ -6,23 +6,21 @@ import { type AttemptLease, leaseOf } from "../../src/kernel/index.js";
 import { validateRunSpec } from "../../src/spec/index.js";
 import type { JsonObject, JsonValue, RunSpec } from "../../src/spec/types.js";
 import type { Store } from "../../src/store/port.js";
-import type { ClaimedStep, EventRecord, RunStore } from "../../src/store/run-port.js";
+import type { ClaimedStep, EventRecord } from "../../src/store/run-port.js";
 import type { ExecutionOutcome } from "../../src/vocab.js";
-
-export type ConformanceStore = Store & RunStore;
 
 /**
  * Opens a migrated store. Without `sameAs`: on a fresh, empty target (a new PostgreSQL schema, a new SQLite
  * file). With `sameAs`: another store on that store's target, as a second process would open it.
  * The suite closes every store it opened after each test.
  */
-export type MakeStore = (opts?: { sameAs?: ConformanceStore }) => Promise<ConformanceStore>;
+export type MakeStore = (opts?: { sameAs?: Store }) => Promise<Store>;
 
 export interface SuiteContext {
   /** A migrated store on a fresh target, closed after the test. */
-  fresh(): Promise<ConformanceStore>;
+  fresh(): Promise<Store>;
   /** Another store on the same target (closed after the test). */
-  peer(store: ConformanceStore): Promise<ConformanceStore>;
+  peer(store: Store): Promise<Store>;
 }
 
 export const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -88,7 +86,7 @@ export function plusMs(t: Date | string, ms: number): Date {
 }
 
 /** The store's clock, truncated to the millisecond precision both stores keep. */
-export async function clockOf(store: ConformanceStore): Promise<Date> {
+export async function clockOf(store: Store): Promise<Date> {
   return new Date((await store.now()).getTime());
 }
 
@@ -100,7 +98,7 @@ export async function nextMillisecond(): Promise<void> {
 // ---------------------------------------------------------------------------------------------- claims
 
 export async function claim(
-  store: ConformanceStore,
+  store: Store,
   opts: { limit?: number; leaseMs?: number; now?: Date; runId?: string; workerId?: string } = {},
 ): Promise<ClaimedStep[]> {
   return store.claimSteps({
@@ -114,7 +112,7 @@ export async function claim(
 
 /** Claims every due step of the run and returns the leases keyed by agent_id. */
 export async function claimRun(
-  store: ConformanceStore,
+  store: Store,
   runId: string,
   opts: { leaseMs?: number; now?: Date } = {},
 ): Promise<Map<string, AttemptLease>> {
@@ -130,11 +128,11 @@ export function leaseFor(leases: Map<string, AttemptLease>, agentId: string): At
 
 // ---------------------------------------------------------------------------------------------- reads
 
-export async function eventsOf(store: ConformanceStore, runId: string): Promise<EventRecord[]> {
+export async function eventsOf(store: Store, runId: string): Promise<EventRecord[]> {
   return store.listEvents(runId, { limit: 10_000 });
 }
 
-export async function eventTypes(store: ConformanceStore, runId: string): Promise<string[]> {
+export async function eventTypes(store: Store, runId: string): Promise<string[]> {
   return (await eventsOf(store, runId)).map((e) => e.event_type);
 }
 
@@ -142,13 +140,13 @@ export function countOf(types: readonly string[], type: string): number {
   return types.filter((t) => t === type).length;
 }
 
-export async function stepOf(store: ConformanceStore, runId: string, agentId: string) {
+export async function stepOf(store: Store, runId: string, agentId: string) {
   const step = (await store.getSteps(runId)).find((s) => s.agent_id === agentId);
   if (!step) throw new Error(`no step for agent ${agentId}`);
   return step;
 }
 
-export async function attemptsOf(store: ConformanceStore, runId: string, agentId?: string) {
+export async function attemptsOf(store: Store, runId: string, agentId?: string) {
   const steps = await store.getSteps(runId);
   const ids = new Set(
     steps.filter((s) => agentId === undefined || s.agent_id === agentId).map((s) => s.step_id),
@@ -156,7 +154,7 @@ export async function attemptsOf(store: ConformanceStore, runId: string, agentId
   return (await store.getAttempts(runId)).filter((a) => ids.has(a.step_id));
 }
 
-export async function runOf(store: ConformanceStore, runId: string) {
+export async function runOf(store: Store, runId: string) {
   const run = await store.getRun(runId);
   if (!run) throw new Error(`run ${runId} not found`);
   return run;

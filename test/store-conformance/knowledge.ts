@@ -4,9 +4,9 @@ import { expect, it } from "vitest";
 import { finishAttempt, recordFeedback, retryRun, submitRun } from "../../src/kernel/index.js";
 import { reputationUnits } from "../../src/kernel/reputation.js";
 import type { JsonObject } from "../../src/spec/types.js";
+import type { Store } from "../../src/store/port.js";
 import type { ExecutionOutcome } from "../../src/vocab.js";
 import {
-  type ConformanceStore,
   claimRun,
   expectCode,
   FINALIZE_NULL,
@@ -21,7 +21,7 @@ import {
 
 /** Submits a run of these agents and finishes each with its outcome (a string is a vote). */
 async function playRun(
-  store: ConformanceStore,
+  store: Store,
   runId: string,
   outcomes: Record<string, string | ExecutionOutcome>,
   draft: SpecDraft & { task_type?: string } = {},
@@ -40,7 +40,7 @@ async function playRun(
   return runOf(store, runId);
 }
 
-async function rows(store: ConformanceStore, agentId?: string) {
+async function rows(store: Store, agentId?: string) {
   const all = await store.listReputation(agentId === undefined ? {} : { agentId });
   return all.map((r) => [r.agent_id, r.task_type, r.runs, r.agreed, r.correct, r.wrong, r.units]);
 }

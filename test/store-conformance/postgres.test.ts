@@ -3,12 +3,12 @@
 import pgDriver from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { expireLeases, finishAttempt, leaseOf, submitRun } from "../../src/kernel/index.js";
+import type { Store } from "../../src/store/port.js";
 import { quoteIdent } from "../../src/store/postgres/database.js";
 import { PostgresStore } from "../../src/store/postgres/index.js";
 import { SWEEP_LOCK_KEY } from "../../src/store/postgres/run-queries.js";
 import { describePg } from "../support/pg.js";
 import { claim, clockOf, eventTypes, makeSpec, plusMs, runOf, vote } from "./harness.js";
-import type { ConformanceStore } from "./suite.js";
 import { runConformanceSuite } from "./suite.js";
 
 /** Rejects when `promise` takes longer than `ms`: a claim that waited on a lock. */
@@ -25,7 +25,7 @@ async function within<T>(ms: number, promise: Promise<T>): Promise<T> {
 }
 
 describePg("postgres", (pg) => {
-  const schemaOf = new WeakMap<ConformanceStore, string>();
+  const schemaOf = new WeakMap<Store, string>();
   const open = async (schema: string): Promise<PostgresStore> => {
     const store = new PostgresStore({ url: pg.url, schema, env: {} });
     schemaOf.set(store, schema);

@@ -3,9 +3,9 @@
 import { expect, it } from "vitest";
 import { cancelRun, finishAttempt, recordFeedback, submitRun } from "../../src/kernel/index.js";
 import { pruneRuns } from "../../src/kernel/prune.js";
+import type { Store } from "../../src/store/port.js";
 import type { RunStatus } from "../../src/vocab.js";
 import {
-  type ConformanceStore,
   claimRun,
   clockOf,
   expectCode,
@@ -22,7 +22,7 @@ import {
 const HOUR = 3_600_000;
 
 /** Plays a two-agent run to FINALIZED (votes) or FAILED (failures), claimed now and finished at `at`. */
-async function finishedRun(store: ConformanceStore, runId: string, at: Date, ok: boolean): Promise<void> {
+async function finishedRun(store: Store, runId: string, at: Date, ok: boolean): Promise<void> {
   await submitRun(store, makeSpec(runId, ok ? {} : { aggregation: FINALIZE_NULL }), true);
   const leases = await claimRun(store, runId, { leaseMs: 10 * HOUR });
   for (const agent of ["a", "b"]) {
@@ -30,7 +30,7 @@ async function finishedRun(store: ConformanceStore, runId: string, at: Date, ok:
   }
 }
 
-async function rowsOf(store: ConformanceStore, runId: string) {
+async function rowsOf(store: Store, runId: string) {
   const run = await store.getRun(runId);
   return {
     run: run?.status ?? null,
@@ -44,7 +44,7 @@ async function rowsOf(store: ConformanceStore, runId: string) {
  * Finished in this order: old-fin (FINALIZED, with feedback) at T, cancelled just after, old-fail (FAILED) at
  * T + 1 s, new-fin (FINALIZED) at T + 2 h; and a QUEUED run. Returns T.
  */
-async function seed(store: ConformanceStore) {
+async function seed(store: Store) {
   const now = await clockOf(store);
   await finishedRun(store, "old-fin", now, true);
   await recordFeedback(store, "old-fin", "YES");

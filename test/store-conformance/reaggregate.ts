@@ -4,9 +4,9 @@
 import { expect, it } from "vitest";
 import { finishAttempt, getRunResult, leaseOf, reaggregateRun, submitRun } from "../../src/kernel/index.js";
 import type { JsonObject, JsonValue } from "../../src/spec/types.js";
+import type { Store } from "../../src/store/port.js";
 import type { ExecutionOutcome } from "../../src/vocab.js";
 import {
-  type ConformanceStore,
   claim,
   clockOf,
   eventsOf,
@@ -72,7 +72,7 @@ function randomOutcome(r: Rand): ExecutionOutcome {
 }
 
 /** Plays one run to a terminal status: claim everything due, finish it in a random order, repeat. */
-async function play(store: ConformanceStore, runId: string, r: Rand): Promise<void> {
+async function play(store: Store, runId: string, r: Rand): Promise<void> {
   const agents = Array.from({ length: 1 + Math.floor(r() * 4) }, (_, i) => `ag${i}`);
   const spec = makeSpec(runId, {
     agents: agents.map((a) => ({ agent_id: a, weight: pick(r, [1, 1, 2, 0.5]) })),

@@ -12,8 +12,8 @@ import {
   submitRun,
 } from "../../src/kernel/index.js";
 import type { JsonValue } from "../../src/spec/types.js";
+import type { Store } from "../../src/store/port.js";
 import {
-  type ConformanceStore,
   claim,
   claimRun,
   clockOf,
@@ -27,7 +27,7 @@ import {
 } from "./harness.js";
 
 /** Runs the same transitions on any store: one finalized run (with a retry and a failure) and one cancelled. */
-export async function runScenario(store: ConformanceStore): Promise<void> {
+export async function runScenario(store: Store): Promise<void> {
   const spec = makeSpec("shape-1", { agents: ["a", "b", "c"], retry: { max_attempts: 2, backoff_ms: 0 } });
   await submitRun(store, spec, true);
   const t = plusMs(await clockOf(store), 10);
@@ -50,7 +50,7 @@ export async function runScenario(store: ConformanceStore): Promise<void> {
 }
 
 /** Everything a user can read about the scenario's runs. */
-export async function readScenario(store: ConformanceStore): Promise<Record<string, JsonValue>> {
+export async function readScenario(store: Store): Promise<Record<string, JsonValue>> {
   const out: Record<string, unknown> = {};
   for (const id of ["shape-1", "shape-2", "shape-3"]) {
     out[id] = {

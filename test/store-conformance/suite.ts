@@ -2,6 +2,7 @@
 // the spirit of River's riverdrivertest. Each adapter's test file calls `runConformanceSuite` with a factory
 // of migrated stores; the topics live in their own files.
 import { afterEach, describe } from "vitest";
+import type { Store } from "../../src/store/port.js";
 import { batchTests } from "./batch.js";
 import { cancelRetryTests } from "./cancel-retry.js";
 import { claimTests } from "./claims.js";
@@ -11,10 +12,11 @@ import { concurrencyTests } from "./concurrency.js";
 import { earlyStopTests } from "./early-stop.js";
 import { eventTests } from "./events.js";
 import { guardTests } from "./guards.js";
-import type { ConformanceStore, MakeStore, SuiteContext } from "./harness.js";
+import type { MakeStore, SuiteContext } from "./harness.js";
 import { knowledgeTests } from "./knowledge.js";
 import { leaseTests } from "./leases.js";
 import { lifecycleTests } from "./lifecycle.js";
+import { portTests } from "./port.js";
 import { pruneTests } from "./prune.js";
 import { reaggregateTests } from "./reaggregate.js";
 import { reexploreTests } from "./reexplore.js";
@@ -22,11 +24,11 @@ import { shapeTests } from "./shapes.js";
 import { sweepTests } from "./sweep.js";
 import { unsettledRunTests } from "./unsettled.js";
 
-export type { ConformanceStore, MakeStore } from "./harness.js";
+export type { MakeStore } from "./harness.js";
 
 export function runConformanceSuite(name: string, makeStore: MakeStore): void {
   describe(`store conformance: ${name}`, () => {
-    const opened: ConformanceStore[] = [];
+    const opened: Store[] = [];
     afterEach(async () => {
       const stores = opened.splice(0);
       try {
@@ -36,7 +38,7 @@ export function runConformanceSuite(name: string, makeStore: MakeStore): void {
         await Promise.all(stores.map((s) => s.close()));
       }
     });
-    const track = async (store: Promise<ConformanceStore>): Promise<ConformanceStore> => {
+    const track = async (store: Promise<Store>): Promise<Store> => {
       const s = await store;
       opened.push(s);
       return s;
@@ -45,6 +47,7 @@ export function runConformanceSuite(name: string, makeStore: MakeStore): void {
       fresh: () => track(makeStore()),
       peer: (store) => track(makeStore({ sameAs: store })),
     };
+    describe("the port: each RunTx operation on its own", () => portTests(ctx));
     describe("submit and kickoff", () => lifecycleTests(ctx));
     describe("claims", () => claimTests(ctx));
     describe("completion and finalization", () => completionTests(ctx));

@@ -5,9 +5,9 @@
 import { expect, it } from "vitest";
 import { finishAttempts } from "../../src/kernel/attempts.js";
 import { cancelRun, expireLeases, leaseOf, submitRun } from "../../src/kernel/index.js";
+import type { Store } from "../../src/store/port.js";
 import type { RunTx } from "../../src/store/run-port.js";
 import {
-  type ConformanceStore,
   claim,
   clockOf,
   countOf,
@@ -21,7 +21,7 @@ import {
 } from "./harness.js";
 
 /** The store, with the name of every RunTx method its transactions call recorded in `calls`. */
-function counting(store: ConformanceStore): { store: ConformanceStore; calls: string[] } {
+function counting(store: Store): { store: Store; calls: string[] } {
   const calls: string[] = [];
   const countTx = (tx: RunTx): RunTx =>
     new Proxy(tx, {
@@ -51,7 +51,7 @@ function counting(store: ConformanceStore): { store: ConformanceStore; calls: st
 const agents = (k: number) => Array.from({ length: k }, (_, i) => `agent-${String(i).padStart(2, "0")}`);
 
 /** A run of k agents, every step LEASED at `t` (lease 1 s). */
-async function leasedRun(store: ConformanceStore, runId: string, k: number, draft = {}) {
+async function leasedRun(store: Store, runId: string, k: number, draft = {}) {
   await submitRun(store, makeSpec(runId, { agents: agents(k), ...draft }), true);
   const t = plusMs(await clockOf(store), 10);
   const claimed = await claim(store, { runId, leaseMs: 1000, now: t, limit: k });

@@ -3,10 +3,11 @@
 // the heartbeat tick is a fake interval, nudges come from the test, and the heartbeat's answer is held back
 // until the claim loop has launched a second step.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { openRunStore, submitRun, validateRunSpec } from "../../src/index.js";
+import { openStore, submitRun, validateRunSpec } from "../../src/index.js";
+import type { Store } from "../../src/store/port.js";
 import { silentLogger } from "../../src/util/log.js";
 import { resolveWorkerOptions } from "../../src/worker/options.js";
-import { Worker, type WorkerStore } from "../../src/worker/worker.js";
+import { Worker } from "../../src/worker/worker.js";
 import { useTempSqlite } from "../support/sqlite.js";
 
 const tempPath = useTempSqlite();
@@ -27,7 +28,7 @@ async function until(cond: () => boolean): Promise<void> {
 
 describe("worker heartbeat", () => {
   it("does not abort a step claimed while the heartbeat was in flight", async () => {
-    const real = openRunStore({ kind: "sqlite", path: tempPath(), source: "flag" }) as WorkerStore;
+    const real = await openStore({ kind: "sqlite", path: tempPath(), source: "flag" });
     await real.migrate();
     const checked = validateRunSpec({
       run_id: "hb-fresh",
@@ -52,7 +53,7 @@ describe("worker heartbeat", () => {
       get(target, prop) {
         if (prop === "claimSteps") {
           // The first claim takes one step, so that the second is claimed during the heartbeat.
-          return (opts: Parameters<WorkerStore["claimSteps"]>[0]) =>
+          return (opts: Parameters<Store["claimSteps"]>[0]) =>
             target.claimSteps(claims++ === 0 ? { ...opts, limit: 1 } : opts);
         }
         if (prop === "waitForNudge") {
@@ -63,7 +64,7 @@ describe("worker heartbeat", () => {
             });
         }
         if (prop === "heartbeat") {
-          return async (...args: Parameters<WorkerStore["heartbeat"]>) => {
+          return async (...args: Parameters<Store["heartbeat"]>) => {
             sent.push(args[0].map((l) => l.step_id));
             const held = await target.heartbeat(...args);
             // While this answer is "in flight", the loop is nudged and claims the second step.

@@ -2,20 +2,20 @@
 // unless forced (the heartbeat's, which the recovery bound counts on), and never two at once from one worker.
 // On a real SQLite store, with the sweep's first query counted and, for one test, held open.
 import { afterEach, describe, expect, it } from "vitest";
+import type { Store } from "../../src/store/port.js";
 import { SqliteStore } from "../../src/store/sqlite/index.js";
 import { LeaseSweeper, sweepIntervalMs } from "../../src/worker/sweeper.js";
-import type { WorkerStore } from "../../src/worker/worker.js";
 import { useTempSqlite } from "../support/sqlite.js";
 
 const tempPath = useTempSqlite();
-const opened: WorkerStore[] = [];
+const opened: Store[] = [];
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((s) => s.close()));
 });
 
 /** A store whose findExpiredLeaseRuns (a sweep's first query) is counted and may be held by `gate`. */
 async function countedStore(gate?: () => Promise<void>) {
-  const real = new SqliteStore({ path: tempPath(), env: {} }) as unknown as WorkerStore;
+  const real = new SqliteStore({ path: tempPath(), env: {} });
   opened.push(real);
   await real.migrate();
   const counted = { sweeps: 0 };

@@ -5,28 +5,29 @@ import { afterEach, describe, expect, it } from "vitest";
 import { WattswarmError } from "../../src/errors.js";
 import { finishAttempt, leaseOf, submitRun } from "../../src/kernel/index.js";
 import type { JsonValue } from "../../src/spec/types.js";
+import type { Store } from "../../src/store/port.js";
 import { PostgresStore } from "../../src/store/postgres/index.js";
 import { SqliteStore } from "../../src/store/sqlite/index.js";
 import { resolveWorkerOptions, type WorkerOptionsInput } from "../../src/worker/options.js";
-import { Worker, type WorkerStore } from "../../src/worker/worker.js";
+import { Worker } from "../../src/worker/worker.js";
 import { claim, clockOf, makeSpec, vote } from "../store-conformance/harness.js";
 import { describePg } from "../support/pg.js";
 import { useTempSqlite } from "../support/sqlite.js";
 
-type OpenStore = () => Promise<WorkerStore>;
+type OpenStore = () => Promise<Store>;
 
 /** `store` with some of its methods replaced; everything else goes to the store itself. */
-function wrapped(store: WorkerStore, overrides: Partial<WorkerStore>): WorkerStore {
+function wrapped(store: Store, overrides: Partial<Store>): Store {
   return new Proxy(store, {
     get(target, prop) {
-      if (Object.hasOwn(overrides, prop)) return overrides[prop as keyof WorkerStore];
+      if (Object.hasOwn(overrides, prop)) return overrides[prop as keyof Store];
       const value = Reflect.get(target, prop, target);
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
 }
 
-async function runWorker(store: WorkerStore, options: WorkerOptionsInput = {}): Promise<Worker> {
+async function runWorker(store: Store, options: WorkerOptionsInput = {}): Promise<Worker> {
   const worker = new Worker(
     store,
     resolveWorkerOptions({ workerId: "w", exitWhenIdle: true, pollMs: 20, ...options }),
@@ -98,7 +99,7 @@ function workerTests(open: OpenStore): void {
   });
 
   /** The store, whose getExecutor throws a lost-connection error on its first `failures` calls. */
-  function flakyRegistry(real: WorkerStore, failures: number): { store: WorkerStore; calls: () => number } {
+  function flakyRegistry(real: Store, failures: number): { store: Store; calls: () => number } {
     let calls = 0;
     const store = wrapped(real, {
       getExecutor: async (name: string) => {
@@ -145,7 +146,7 @@ function workerTests(open: OpenStore): void {
   });
 }
 
-const opened: WorkerStore[] = [];
+const opened: Store[] = [];
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((s) => s.close()));
 });
@@ -153,7 +154,7 @@ afterEach(async () => {
 describe("worker on sqlite", () => {
   const tempPath = useTempSqlite();
   workerTests(async () => {
-    const store = new SqliteStore({ path: tempPath(), env: {} }) as unknown as WorkerStore;
+    const store = new SqliteStore({ path: tempPath(), env: {} });
     opened.push(store);
     await store.migrate();
     return store;

@@ -5,8 +5,8 @@ import { type Command, Option } from "commander";
 import { type FollowRunOptions, followEvents, followRun } from "../../kernel/follow.js";
 import { getRunResult, getRunView, submitRun } from "../../kernel/index.js";
 import type { RunView } from "../../kernel/result.js";
+import type { Store } from "../../store/port.js";
 import { resolveWorkerOptions } from "../../worker/options.js";
-import type { WorkerStore } from "../../worker/worker.js";
 import { withStore } from "../context.js";
 import { intOption } from "../options.js";
 import { globalOptions, printJson } from "../output.js";
@@ -35,7 +35,7 @@ interface WatchReporter {
  * Stderr progress on a terminal (the run's counts, each step's state and vote, the tally so far), and a hint
  * when nothing seems to claim the run's steps. Views arriving while one is drawn collapse into the newest.
  */
-function watchReporter(store: WorkerStore): WatchReporter {
+function watchReporter(store: Store): WatchReporter {
   const display = process.stderr.isTTY === true ? new ProgressDisplay(process.stderr) : null;
   const started = Date.now();
   let hinted = false;
@@ -77,7 +77,7 @@ function watchReporter(store: WorkerStore): WatchReporter {
 }
 
 /** Prints NDJSON events from `after` on until the run is terminal and every event is printed. */
-export async function printFollowedEvents(store: WorkerStore, runId: string, after: number): Promise<void> {
+export async function printFollowedEvents(store: Store, runId: string, after: number): Promise<void> {
   for await (const e of followEvents(store, runId, { after })) process.stdout.write(`${JSON.stringify(e)}\n`);
 }
 

@@ -89,14 +89,14 @@ export function register(program: Command): void {
     )
     .action(async (o: ServeOptions) => {
       const { token, generated } = resolveToken(o);
-      const [{ buildApp }, { loadStore }, { describeStoreConfig }] = await Promise.all([
+      const [{ buildApp }, { openStore }, { describeStoreConfig }] = await Promise.all([
         import("../../server/app.js"),
         import("../../store/open.js"),
         import("../../store/config.js"),
       ]);
       const config = currentStoreConfig();
       process.stderr.write(`store: ${describeStoreConfig(config)}\n`);
-      const store = await loadStore(config);
+      const store = await openStore(config);
       const allowedHosts = o.allowedHost.length > 0 ? o.allowedHost : envList("WATTSWARM_ALLOWED_HOSTS");
       const secretEnv = o.secretEnv.length > 0 ? o.secretEnv : envList("WATTSWARM_SECRET_ENV");
       const allowCommandExecutors =

@@ -1,5 +1,6 @@
 // The PostgreSQL adapter of the store port. Run transitions build on `this.db.tx` (one client, BEGIN …
-// COMMIT); everything that reads a single statement uses `this.db.query`.
+// COMMIT); everything that reads a single statement uses `this.db.query`. The run half (transactions, claims,
+// heartbeats, reads) is the base class, in run-store.ts.
 
 import type pg from "pg";
 import { WattswarmError } from "../../errors.js";
@@ -7,7 +8,6 @@ import { redactUrl } from "../config.js";
 import type { ClosedAttempt, StatusCounts } from "../metrics.js";
 import type { PruneCounts, PruneQuery, Store } from "../port.js";
 import { assertExecutorInput, executorKindOf, isoTime, jsonObjectOf } from "../records.js";
-import { RunStoreDelegate } from "../run-store-delegate.js";
 import type { ExecutorInput, ExecutorRecord, MigrateResult } from "../types.js";
 import { PgDatabase, type PgDatabaseOptions, quoteIdent } from "./database.js";
 import { readPgClosedAttempts, readPgStatusCounts } from "./metrics-queries.js";
@@ -40,33 +40,34 @@ function toExecutorRecord(row: ExecutorRow): ExecutorRecord {
   };
 }
 
-export class PostgresStore extends RunStoreDelegate implements Store {
+/** The pool and the LISTEN connection of a store. */
+function connect(options: PostgresStoreOptions): { db: PgDatabase; notifier: PgNotifier } {
+  const { env, ...dbOptions } = options;
+  const db = new PgDatabase(dbOptions);
+  // LISTEN needs a session of its own: behind a transaction-mode pooler, WATTSWARM_PG_LISTEN_URL names a
+  // direct connection to the same database for it (docs/operations.md, "Poolers").
+  const listenUrl = (env ?? process.env).WATTSWARM_PG_LISTEN_URL?.trim();
+  if (listenUrl && !/^postgres(ql)?:\/\//.test(listenUrl))
+    throw new WattswarmError(
+      "USAGE",
+      `WATTSWARM_PG_LISTEN_URL must be a postgres:// or postgresql:// URL, got "${redactUrl(listenUrl)}"`,
+    );
+  const clientConfig: pg.ClientConfig = {
+    connectionString: listenUrl || options.url,
+    application_name: "wattswarm-listen",
+  };
+  if (db.schema !== undefined) clientConfig.options = `-c search_path=${quoteIdent(db.schema)}`;
+  return { db, notifier: new PgNotifier(clientConfig, notifyChannel(db.schema)) };
+}
+
+export class PostgresStore extends PgRunStore implements Store {
   readonly kind = "postgres" as const;
-  protected readonly db: PgDatabase;
   private readonly env: NodeJS.ProcessEnv;
-  private readonly notifier: PgNotifier;
-  protected readonly runs: PgRunStore;
 
   constructor(options: PostgresStoreOptions) {
-    super();
-    const { env, ...dbOptions } = options;
-    this.db = new PgDatabase(dbOptions);
-    this.env = env ?? process.env;
-    // LISTEN needs a session of its own: behind a transaction-mode pooler, WATTSWARM_PG_LISTEN_URL names a
-    // direct connection to the same database for it (docs/operations.md, "Poolers").
-    const listenUrl = this.env.WATTSWARM_PG_LISTEN_URL?.trim();
-    if (listenUrl && !/^postgres(ql)?:\/\//.test(listenUrl))
-      throw new WattswarmError(
-        "USAGE",
-        `WATTSWARM_PG_LISTEN_URL must be a postgres:// or postgresql:// URL, got "${redactUrl(listenUrl)}"`,
-      );
-    const clientConfig: pg.ClientConfig = {
-      connectionString: listenUrl || options.url,
-      application_name: "wattswarm-listen",
-    };
-    if (this.db.schema !== undefined) clientConfig.options = `-c search_path=${quoteIdent(this.db.schema)}`;
-    this.notifier = new PgNotifier(clientConfig, notifyChannel(this.db.schema));
-    this.runs = new PgRunStore(this.db, this.notifier);
+    const { db, notifier } = connect(options);
+    super(db, notifier);
+    this.env = options.env ?? process.env;
   }
 
   /** The schema all tables live in, when one was chosen with --pg-schema. */

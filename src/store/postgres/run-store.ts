@@ -1,6 +1,8 @@
-// The run half of the PostgreSQL adapter: transactions, claims, heartbeats and reads.
+// The run half of the PostgreSQL adapter (transactions, claims, heartbeats and reads): the base class of
+// PostgresStore (index.ts), which adds the connection, migrations, the executor registry, metrics and prune.
 import { WattswarmError } from "../../errors.js";
 import type { StepStatus } from "../../vocab.js";
+import type { LeaseRef } from "../port.js";
 import { toReputationRecord } from "../reputation-rows.js";
 import type {
   AttemptRecord,
@@ -11,7 +13,6 @@ import type {
   ReputationRecord,
   RunListOptions,
   RunRecord,
-  RunStore,
   RunTx,
   StepRecord,
 } from "../run-port.js";
@@ -40,14 +41,14 @@ import { PgRunTx } from "./run-tx.js";
 const UNIQUE_VIOLATION = "23505";
 const SERIALIZATION_FAILURES = new Set(["40001", "40P01"]);
 
-function leaseArrays(leases: readonly { step_id: string; lease_token: string }[]): [string[], string[]] {
+function leaseArrays(leases: readonly LeaseRef[]): [string[], string[]] {
   return [leases.map((l) => l.step_id), leases.map((l) => l.lease_token)];
 }
 
-export class PgRunStore implements RunStore {
+export abstract class PgRunStore {
   constructor(
-    private readonly db: PgDatabase,
-    private readonly notifier: PgNotifier,
+    protected readonly db: PgDatabase,
+    protected readonly notifier: PgNotifier,
   ) {}
 
   async transaction<T>(fn: (tx: RunTx) => Promise<T>, opts: { now?: Date } = {}): Promise<T> {
@@ -103,11 +104,7 @@ export class PgRunStore implements RunStore {
     });
   }
 
-  async heartbeat(
-    leases: readonly { step_id: string; lease_token: string }[],
-    leaseMs: number,
-    now?: Date,
-  ): Promise<string[]> {
+  async heartbeat(leases: readonly LeaseRef[], leaseMs: number, now?: Date): Promise<string[]> {
     if (leases.length === 0) return [];
     const rows = await this.db.query(HEARTBEAT, [
       ...leaseArrays(leases),
@@ -117,7 +114,7 @@ export class PgRunStore implements RunStore {
     return rows.map((r) => r.step_id as string);
   }
 
-  async validLeases(leases: readonly { step_id: string; lease_token: string }[]): Promise<string[]> {
+  async validLeases(leases: readonly LeaseRef[]): Promise<string[]> {
     if (leases.length === 0) return [];
     const rows = await this.db.query(VALID_LEASES, leaseArrays(leases));
     return rows.map((r) => r.step_id as string);

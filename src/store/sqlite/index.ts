@@ -1,15 +1,13 @@
 // The SQLite adapter of the store port. better-sqlite3 is synchronous, and one store has one connection:
 // every use of it goes through a FIFO queue (SerialQueue, one per file and process), so a run transition that
 // awaits between its statements never interleaves with another one, a claim or a read. The run half lives in
-// run-store.ts.
+// run-store.ts, the base class.
 
 import type { ClosedAttempt, StatusCounts } from "../metrics.js";
 import type { PruneCounts, PruneQuery, Store } from "../port.js";
 import { assertExecutorInput, executorKindOf, isoTime, jsonObjectOf } from "../records.js";
-import { RunStoreDelegate } from "../run-store-delegate.js";
 import type { ExecutorInput, ExecutorRecord, MigrateResult } from "../types.js";
 import {
-  type BusyWait,
   cached,
   DEFAULT_BUSY_WAIT_MS,
   immediate,
@@ -55,25 +53,22 @@ function toExecutorRecord(row: ExecutorRow): ExecutorRecord {
   };
 }
 
-export class SqliteStore extends RunStoreDelegate implements Store {
+export class SqliteStore extends SqliteRunStore implements Store {
   readonly kind = "sqlite" as const;
   readonly path: string;
-  protected readonly clock: () => number;
   private readonly env: NodeJS.ProcessEnv;
   private handle: SqliteDb | undefined;
   private closed = false;
   private readonly queue: SerialQueue;
-  private readonly busy: BusyWait;
-  protected readonly runs: SqliteRunStore;
 
   constructor(options: SqliteStoreOptions) {
-    super();
+    super(options.clock ?? Date.now, {
+      path: options.path,
+      maxWaitMs: options.busyWaitMs ?? DEFAULT_BUSY_WAIT_MS,
+    });
     this.path = options.path;
     this.env = options.env ?? process.env;
-    this.clock = options.clock ?? Date.now;
     this.queue = queueFor(this.path);
-    this.busy = { path: this.path, maxWaitMs: options.busyWaitMs ?? DEFAULT_BUSY_WAIT_MS };
-    this.runs = new SqliteRunStore((fn) => this.run(fn), this.clock, this.busy);
   }
 
   /** Opened on first use, so constructing a store never throws and an open failure rejects a promise. */

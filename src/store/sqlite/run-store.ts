@@ -1,4 +1,5 @@
-// The run half of the SQLite adapter: transactions, claims, heartbeats and reads.
+// The run half of the SQLite adapter (transactions, claims, heartbeats and reads): the base class of
+// SqliteStore (index.ts), which adds the connection, migrations, the executor registry, metrics and prune.
 //
 // Concurrency. Within a process, the store's one connection is used by one section at a time (SerialQueue in
 // connection.ts): a run transition awaits between statements, and a second BEGIN on the same connection would
@@ -9,6 +10,7 @@
 import { randomUUID } from "node:crypto";
 import { WattswarmError } from "../../errors.js";
 import type { StepStatus } from "../../vocab.js";
+import type { LeaseRef } from "../port.js";
 import { isoTime } from "../records.js";
 import { toReputationRecord } from "../reputation-rows.js";
 import type {
@@ -20,7 +22,6 @@ import type {
   ReputationRecord,
   RunListOptions,
   RunRecord,
-  RunStore,
   RunTx,
   StepRecord,
 } from "../run-port.js";
@@ -49,20 +50,20 @@ import {
 import { type Row, toAttemptRecord, toEventRecord, toRunRecord, toStepRecord } from "./run-rows.js";
 import { SqliteRunTx } from "./run-tx.js";
 
-/** Runs `fn` with the connection, alone (the store's serial queue). */
-export type Exclusive = <T>(fn: (db: SqliteDb) => T | Promise<T>) => Promise<T>;
-
 const UNIQUE_VIOLATIONS = new Set(["SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE"]);
-function leasesJson(leases: readonly { step_id: string; lease_token: string }[]): string {
+function leasesJson(leases: readonly LeaseRef[]): string {
   return JSON.stringify(leases.map((l) => ({ step_id: l.step_id, lease_token: l.lease_token })));
 }
 
-export class SqliteRunStore implements RunStore {
+export abstract class SqliteRunStore {
   constructor(
-    private readonly exclusive: Exclusive,
-    private readonly clock: () => number,
-    private readonly busy: BusyWait,
+    /** The database clock in epoch ms. */
+    protected readonly clock: () => number,
+    protected readonly busy: BusyWait,
   ) {}
+
+  /** Runs `fn` with the connection, alone (the store's serial queue). */
+  protected abstract run<T>(fn: (db: SqliteDb) => T | Promise<T>): Promise<T>;
 
   /** The time of a call: the caller's `now`, else the process clock (read once the write lock is held). */
   private timeOf(now?: Date): number {
@@ -71,11 +72,11 @@ export class SqliteRunStore implements RunStore {
 
   /** One BEGIN IMMEDIATE … COMMIT section; a throw rolls back. */
   private immediate<T>(fn: (db: SqliteDb) => T | Promise<T>): Promise<T> {
-    return this.exclusive((db) => immediate(db, this.busy, () => fn(db)));
+    return this.run((db) => immediate(db, this.busy, () => fn(db)));
   }
 
   private read<T>(fn: (db: SqliteDb) => T): Promise<T> {
-    return this.exclusive(fn);
+    return this.run(fn);
   }
 
   async transaction<T>(fn: (tx: RunTx) => Promise<T>, opts: { now?: Date } = {}): Promise<T> {
