@@ -42,6 +42,22 @@ export interface PgBossSettings {
   workers: number;
 }
 
+/** Resolves `all` once `add` has counted `n` jobs. */
+function countdown(n: number): { add: (k: number) => void; all: Promise<void> } {
+  let done = 0;
+  let finish: () => void = () => {};
+  const all = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  return {
+    add: (k) => {
+      done += k;
+      if (done >= n) finish();
+    },
+    all,
+  };
+}
+
 /** The write counts of what `run` does to `schema` (null when WAL cannot be inspected here). */
 async function measuringWrites<T>(
   schema: string,
@@ -103,11 +119,7 @@ export async function graphileThroughput(
   const local = settings.localQueueSize !== null;
   const schema = await graphileSchema(local ? "local" : "default");
   await addGraphileJobs(schema, jobs);
-  let done = 0;
-  let finish: () => void = () => {};
-  const all = new Promise<void>((resolve) => {
-    finish = resolve;
-  });
+  const jobsDone = countdown(jobs);
   const measured = await measuringWrites(
     schema,
     measureWrites,
@@ -124,12 +136,11 @@ export async function graphileThroughput(
         preset: graphilePreset(settings),
         taskList: {
           noop: async () => {
-            done += 1;
-            if (done === jobs) finish();
+            jobsDone.add(1);
           },
         },
       });
-      await all;
+      await jobsDone.all;
       const seconds = (Date.now() - t0) / 1000;
       const counted = queryCounts();
       await runner.stop();
@@ -203,11 +214,7 @@ export async function pgBossThroughput(
     const count = Math.min(1000, jobs - i);
     await boss.insert(Array.from({ length: count }, () => ({ name: "noop", data: {} })));
   }
-  let done = 0;
-  let finish: () => void = () => {};
-  const all = new Promise<void>((resolve) => {
-    finish = resolve;
-  });
+  const jobsDone = countdown(jobs);
   const measured = await measuringWrites(
     schema,
     measureWrites,
@@ -220,12 +227,11 @@ export async function pgBossThroughput(
           "noop",
           { batchSize: settings.batchSize, pollingIntervalSeconds: 0.5 },
           async (batch) => {
-            done += batch.length;
-            if (done >= jobs) finish();
+            jobsDone.add(batch.length);
           },
         );
       }
-      await all;
+      await jobsDone.all;
       const seconds = (Date.now() - t0) / 1000;
       const counted = queryCounts();
       await boss.stop({ graceful: false, wait: true });
