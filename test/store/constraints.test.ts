@@ -48,7 +48,7 @@ function constraintSuite(h: () => DialectHarness): void {
     await h().exec(target, step("s2", "r", 1, "LEASED", "'tok'", sql("T")));
   });
 
-  it("agent_id and ordinal are unique per run, and steps need their run", async () => {
+  it("ordinal is unique per run, and steps need their run", async () => {
     const target = await migratedTarget();
     await h().exec(target, run("r", "QUEUED"));
     await h().exec(target, step("s1", "r", 0, "QUEUED"));
