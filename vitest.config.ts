@@ -13,6 +13,7 @@ const UNIT = [
   "test/kernel/{reputation,states}.test.ts",
   "test/spec/**/*.test.ts",
   "test/store/{config,migration-files,pg-errors}.test.ts",
+  "test/util/**/*.test.ts",
   "test/worker/completions.test.ts",
 ];
 
