@@ -42,32 +42,41 @@ export interface PgBossSettings {
   workers: number;
 }
 
-/** Resolves `all` once `add` has counted `n` jobs. */
-function countdown(n: number): { add: (k: number) => void; all: Promise<void> } {
-  let done = 0;
+/**
+ * What consuming `jobs` pre-enqueued jobs in `schema` costs. `start` launches the consumer, which calls
+ * `done(k)` as k jobs finish, and returns how to stop it. Timed from the start to the last job; statements
+ * counted meanwhile; what the consumer wrote read from the WAL (null when not measured or not readable).
+ */
+async function consume(
+  schema: string,
+  jobs: number,
+  measureWrites: boolean,
+  start: (done: (k: number) => void) => Promise<() => Promise<void>>,
+): Promise<Pick<PeerResult, "jobs" | "seconds" | "jobsPerSec" | "queriesPerJob" | "writes">> {
+  let finished = 0;
   let finish: () => void = () => {};
   const all = new Promise<void>((resolve) => {
     finish = resolve;
   });
-  return {
-    add: (k) => {
-      done += k;
-      if (done >= n) finish();
-    },
-    all,
+  const done = (k: number) => {
+    finished += k;
+    if (finished >= jobs) finish();
   };
-}
-
-/** The write counts of what `run` does to `schema` (null when WAL cannot be inspected here). */
-async function measuringWrites<T>(
-  schema: string,
-  measure: boolean,
-  units: () => number,
-  run: () => Promise<T>,
-): Promise<{ value: T; writes: WriteCounts | null }> {
-  const from = measure ? await currentLsn().catch(() => null) : null;
-  const value = await run();
-  return { value, writes: await writesOrNull(schema, from, units()) };
+  const from = measureWrites ? await currentLsn().catch(() => null) : null;
+  resetQueryCounts();
+  const t0 = Date.now();
+  const stop = await start(done);
+  await all;
+  const seconds = (Date.now() - t0) / 1000;
+  const { queries } = queryCounts();
+  await stop();
+  return {
+    jobs,
+    seconds,
+    jobsPerSec: jobs / seconds,
+    queriesPerJob: queries / jobs,
+    writes: await writesOrNull(schema, from, jobs),
+  };
 }
 
 const silent = new Logger(() => () => {});
@@ -119,45 +128,28 @@ export async function graphileThroughput(
   const local = settings.localQueueSize !== null;
   const schema = await graphileSchema(local ? "local" : "default");
   await addGraphileJobs(schema, jobs);
-  const jobsDone = countdown(jobs);
-  const measured = await measuringWrites(
-    schema,
-    measureWrites,
-    () => jobs,
-    async () => {
-      resetQueryCounts();
-      const t0 = Date.now();
-      const runner: Runner = await run({
-        connectionString: PG_URL,
-        schema,
-        concurrency,
-        noHandleSignals: true,
-        logger: silent,
-        preset: graphilePreset(settings),
-        taskList: {
-          noop: async () => {
-            jobsDone.add(1);
-          },
+  const consumed = await consume(schema, jobs, measureWrites, async (done) => {
+    const runner: Runner = await run({
+      connectionString: PG_URL,
+      schema,
+      concurrency,
+      noHandleSignals: true,
+      logger: silent,
+      preset: graphilePreset(settings),
+      taskList: {
+        noop: async () => {
+          done(1);
         },
-      });
-      await jobsDone.all;
-      const seconds = (Date.now() - t0) / 1000;
-      const counted = queryCounts();
-      await runner.stop();
-      return { seconds, queries: counted.queries };
-    },
-  );
+      },
+    });
+    return () => runner.stop();
+  });
   await dropSchema(schema);
-  const { seconds, queries } = measured.value;
   return {
     name: "graphile-worker",
     variant: local ? "local-queue" : "default",
     settings: graphileLabel(settings, concurrency),
-    jobs,
-    seconds,
-    jobsPerSec: jobs / seconds,
-    queriesPerJob: queries / jobs,
-    writes: measured.writes,
+    ...consumed,
   };
 }
 
@@ -214,41 +206,24 @@ export async function pgBossThroughput(
     const count = Math.min(1000, jobs - i);
     await boss.insert(Array.from({ length: count }, () => ({ name: "noop", data: {} })));
   }
-  const jobsDone = countdown(jobs);
-  const measured = await measuringWrites(
-    schema,
-    measureWrites,
-    () => jobs,
-    async () => {
-      resetQueryCounts();
-      const t0 = Date.now();
-      for (let i = 0; i < settings.workers; i++) {
-        await boss.work(
-          "noop",
-          { batchSize: settings.batchSize, pollingIntervalSeconds: 0.5 },
-          async (batch) => {
-            jobsDone.add(batch.length);
-          },
-        );
-      }
-      await jobsDone.all;
-      const seconds = (Date.now() - t0) / 1000;
-      const counted = queryCounts();
-      await boss.stop({ graceful: false, wait: true });
-      return { seconds, queries: counted.queries };
-    },
-  );
+  const consumed = await consume(schema, jobs, measureWrites, async (done) => {
+    for (let i = 0; i < settings.workers; i++) {
+      await boss.work(
+        "noop",
+        { batchSize: settings.batchSize, pollingIntervalSeconds: 0.5 },
+        async (batch) => {
+          done(batch.length);
+        },
+      );
+    }
+    return () => boss.stop({ graceful: false, wait: true });
+  });
   await dropSchema(schema);
-  const { seconds, queries } = measured.value;
   return {
     name: "pg-boss",
     variant: "pg-boss",
     settings: `${settings.workers} × work({ batchSize: ${settings.batchSize}, pollingIntervalSeconds: 0.5 }), default pool`,
-    jobs,
-    seconds,
-    jobsPerSec: jobs / seconds,
-    queriesPerJob: queries / jobs,
-    writes: measured.writes,
+    ...consumed,
   };
 }
 
