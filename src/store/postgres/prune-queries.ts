@@ -1,6 +1,7 @@
 // Named SQL of `run prune` (SPEC §7) on PostgreSQL. One batch is one transaction: lock the oldest matching
-// run rows (SKIP LOCKED, so a run another transaction holds — a retry in progress — is left for later), count
-// what hangs off them, and delete the runs; the foreign keys cascade to steps, attempts, events and feedback.
+// run rows (SKIP LOCKED, so a run another transaction holds — a retry in progress — is left for later), delete
+// their events and attempts (the history tables carry no foreign keys: migration 006), then the runs, whose
+// foreign keys cascade to steps and feedback.
 // runs_finished_idx serves the selection; the child tables are reached through their run_id indexes.
 
 import type { PruneCounts, PruneQuery } from "../port.js";
@@ -12,12 +13,16 @@ const LOCK_BATCH = `
 SELECT run_id FROM runs WHERE ${MATCHING}
 ORDER BY finished_at, run_id LIMIT $3 FOR UPDATE SKIP LOCKED`;
 
-const COUNT_CHILDREN = `
+// The run rows are locked by this transaction since LOCK_BATCH: nothing can have moved them out of the
+// selection, and nothing appends to their history meanwhile (events and attempts are written under their run's
+// or their step's lock).
+const DELETE_HISTORY = `
+WITH events AS (DELETE FROM run_events WHERE run_id = ANY($1::text[]) RETURNING 1),
+attempts AS (DELETE FROM run_step_attempts WHERE run_id = ANY($1::text[]) RETURNING 1)
 SELECT (SELECT count(*) FROM run_steps WHERE run_id = ANY($1::text[])) AS steps,
-       (SELECT count(*) FROM run_step_attempts WHERE run_id = ANY($1::text[])) AS attempts,
-       (SELECT count(*) FROM run_events WHERE run_id = ANY($1::text[])) AS events`;
+       (SELECT count(*) FROM attempts) AS attempts,
+       (SELECT count(*) FROM events) AS events`;
 
-// The rows are locked by this transaction since LOCK_BATCH: nothing can have moved them out of the selection.
 const DELETE_RUNS = "DELETE FROM runs WHERE run_id = ANY($1::text[])";
 
 const COUNT_ALL = `
@@ -29,8 +34,8 @@ SELECT (SELECT count(*) FROM victims) AS runs,
 
 type CountRow = { runs?: number; steps: number; attempts: number; events: number };
 
-async function countChildren(client: PgQueryable, runIds: string[]): Promise<CountRow> {
-  const { rows } = await client.query<CountRow>(COUNT_CHILDREN, [runIds]);
+async function deleteHistory(client: PgQueryable, runIds: string[]): Promise<CountRow> {
+  const { rows } = await client.query<CountRow>(DELETE_HISTORY, [runIds]);
   return rows[0] ?? { steps: 0, attempts: 0, events: 0 };
 }
 
@@ -40,7 +45,7 @@ export function prunePgBatch(db: PgDatabase, q: PruneQuery, limit: number): Prom
     const locked = await client.query<{ run_id: string }>(LOCK_BATCH, [...params, limit]);
     const ids = locked.rows.map((r) => r.run_id);
     if (ids.length === 0) return { runs: 0, steps: 0, attempts: 0, events: 0 };
-    const children = await countChildren(client, ids);
+    const children = await deleteHistory(client, ids);
     const deleted = await client.query(DELETE_RUNS, [ids]);
     return {
       runs: deleted.rowCount ?? 0,

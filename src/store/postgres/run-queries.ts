@@ -184,17 +184,11 @@ RETURNING s.run_id, ${sqlStatus(LEASE_HELD)}::text AS was, s.status AS now`);
 // opened in the same statement. A QUEUED run becomes RUNNING here only if its row is free (SKIP LOCKED):
 // a claim never waits on a run row. Otherwise the next transaction that locks the run does it.
 // The claim time is cut to the millisecond the columns keep, so the attempt returned is the attempt stored.
-export const CLAIM_STEPS = `
+// $1 worker, $2 limit, $3 lease ms, $4 clock (null: now()), $5 run (CLAIM_RUN_STEPS only).
+function claimSteps(picked: string): string {
+  return `
 WITH clock AS (SELECT date_trunc('milliseconds', coalesce($4::timestamptz, now())) AS t),
-picked AS (
-  SELECT s.step_id, s.next_run_at AS due_at
-  FROM run_steps s, clock
-  WHERE ${sqlStatusIs("s.status", STEP_TRANSITIONS.claim.from)} AND s.next_run_at <= clock.t
-    AND ($5::text IS NULL OR s.run_id = $5::text)
-  ORDER BY s.priority DESC, s.next_run_at, s.run_created_at, s.step_id
-  LIMIT $2
-  FOR UPDATE OF s SKIP LOCKED
-),
+picked AS (${picked}),
 claimed AS (
   UPDATE run_steps s
   SET status = ${sqlStatus(STEP_TRANSITIONS.claim.to)}, attempt = s.attempt + 1, attempt_seq = s.attempt_seq + 1,
@@ -222,6 +216,30 @@ started AS (
 SELECT c.*, r.task_type AS run_task_type
 FROM claimed c JOIN runs r ON r.run_id = c.run_id
 ORDER BY c.priority DESC, c.claim_due_at, c.run_created_at, c.step_id`;
+}
+
+/**
+ * Any run's due steps: claimable_steps() walks run_steps_claim_idx in claim order whatever the statistics say
+ * (migration 005), so a claim reads about `limit` index entries however long the queue is.
+ */
+export const CLAIM_STEPS = claimSteps(
+  "SELECT p.step_id, p.due_at FROM clock, claimable_steps($2::int, clock.t) p",
+);
+
+/**
+ * One run's due steps (`run exec`): found through the run's own index entries (run_id, ordinal) and sorted
+ * there, never through the queue's claim index. The status test is written on `status || ''` so that it does
+ * not imply the claim index's predicate: the planner cannot pick that index (a walk of the whole queue) when
+ * its statistics are stale.
+ */
+export const CLAIM_RUN_STEPS = claimSteps(`
+  SELECT s.step_id, s.next_run_at AS due_at
+  FROM run_steps s, clock
+  WHERE s.run_id = $5::text AND ${sqlStatusIs("(s.status || '')", STEP_TRANSITIONS.claim.from)}
+    AND s.next_run_at <= clock.t
+  ORDER BY s.priority DESC, s.next_run_at, s.run_created_at, s.step_id
+  LIMIT $2
+  FOR UPDATE OF s SKIP LOCKED`);
 
 // The step rows are locked first in the order every transition locks them (run_id, then step order): a worker's
 // leases span several runs, and a group commit holds the steps of several runs, so an update in plan order

@@ -21,6 +21,7 @@ import type { PgDatabase } from "./database.js";
 import { LIST_REPUTATION } from "./knowledge-queries.js";
 import { nudgePayload, type PgNotifier } from "./notifier.js";
 import {
+  CLAIM_RUN_STEPS,
   CLAIM_STEPS,
   COUNT_STEPS,
   EXPIRED_LEASE_RUNS,
@@ -90,13 +91,11 @@ export abstract class PgRunStore {
 
   async claimSteps(opts: ClaimOptions): Promise<ClaimedStep[]> {
     if (opts.limit <= 0) return [];
-    const rows = await this.db.query(CLAIM_STEPS, [
-      opts.workerId,
-      opts.limit,
-      opts.leaseMs,
-      opts.now?.toISOString() ?? null,
-      opts.runId ?? null,
-    ]);
+    const params = [opts.workerId, opts.limit, opts.leaseMs, opts.now?.toISOString() ?? null];
+    const rows =
+      opts.runId === undefined
+        ? await this.db.query(CLAIM_STEPS, params)
+        : await this.db.query(CLAIM_RUN_STEPS, [...params, opts.runId]);
     return rows.map((r) => {
       const step = toStepRecord(r);
       const attempt = openedAttempt(step, opts.workerId, iso(r.claim_due_at), iso(r.claim_at));

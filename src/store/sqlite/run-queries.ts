@@ -125,7 +125,15 @@ export const INSERT_EVENT_ONLY =
 // nothing can take the same rows between the pick and the update.
 export const PICK_DUE_STEPS = `
 SELECT step_id, next_run_at FROM run_steps
-WHERE ${sqlStatusIs("status", STEP_TRANSITIONS.claim.from)} AND next_run_at <= @now AND (@run_id IS NULL OR run_id = @run_id)
+WHERE ${sqlStatusIs("status", STEP_TRANSITIONS.claim.from)} AND next_run_at <= @now
+ORDER BY priority DESC, next_run_at, run_created_at, step_id
+LIMIT @limit`;
+
+// One run's due steps (`run exec`): through the run's own rows (run_id, ordinal), sorted there. The unary `+`
+// keeps SQLite from walking the queue's claim index (every queued step of every run) for it.
+export const PICK_RUN_DUE_STEPS = `
+SELECT step_id, next_run_at FROM run_steps
+WHERE run_id = @run_id AND ${sqlStatusIs("+status", STEP_TRANSITIONS.claim.from)} AND next_run_at <= @now
 ORDER BY priority DESC, next_run_at, run_created_at, step_id
 LIMIT @limit`;
 

@@ -43,6 +43,7 @@ import {
   LIST_RUNS,
   OPEN_ATTEMPTS,
   PICK_DUE_STEPS,
+  PICK_RUN_DUE_STEPS,
   RUN_TASK_TYPES,
   START_RUNS,
   VALID_LEASES,
@@ -98,11 +99,11 @@ export abstract class SqliteRunStore {
     if (opts.limit <= 0) return Promise.resolve([]);
     return this.immediate((db) => {
       const now = this.timeOf(opts.now);
-      const picked = cached(db, PICK_DUE_STEPS).all({
-        now,
-        run_id: opts.runId ?? null,
-        limit: opts.limit,
-      }) as Row[];
+      const picked = (
+        opts.runId === undefined
+          ? cached(db, PICK_DUE_STEPS).all({ now, limit: opts.limit })
+          : cached(db, PICK_RUN_DUE_STEPS).all({ now, run_id: opts.runId, limit: opts.limit })
+      ) as Row[];
       if (picked.length === 0) return [];
       const stepIds = picked.map((p) => p.step_id as string);
       // The claim order of the pick; the statements below return rows in no particular order.

@@ -191,4 +191,51 @@ WHERE r.run_id = s.run_id;
 ALTER TABLE run_steps DROP CONSTRAINT IF EXISTS run_steps_run_agent_key;
 `,
   },
+  {
+    version: 5,
+    name: "claim_in_claim_order",
+    sql: `-- 005_claim_in_claim_order: the steps a claim takes, walked through run_steps_claim_idx in claim order (SPEC §7)
+-- and locked as found, whatever the planner's statistics say (docs/storage.md, "Claims").
+-- A burst of work reaches run_steps before autovacuum analyzes it (a table never analyzed, or statistics from
+-- an idle spell that say the queue is empty). The planner then judged the claimable set tiny and chose to read
+-- ALL of it and sort it on every claim (bitmap heap scan + sort): 43 ms per claim with 20,000 steps queued,
+-- against 0.2 ms for walking the index, so a burst drained in quadratic time. The settings below apply while
+-- this function plans and runs its one query and are restored when it returns; they leave the walk of the
+-- partial index as the only plan. ROWS 10 tells the planner of the claim statement that a few rows come back
+-- (the default guess is 1,000), so it reads their runs and steps by primary key instead of hashing whole
+-- tables. The statuses are the claim's \`from\` statuses of the transition table
+-- (src/store/transitions.ts) and the predicate of run_steps_claim_idx; test/store/pg-claim-plan.test.ts checks
+-- both. \`search_path FROM CURRENT\` binds the function to the schema it is created in (--pg-schema).
+CREATE OR REPLACE FUNCTION claimable_steps(n integer, t timestamptz)
+RETURNS TABLE (step_id text, due_at timestamptz)
+LANGUAGE sql VOLATILE
+ROWS 10
+SET enable_bitmapscan = off
+SET enable_seqscan = off
+SET enable_sort = off
+SET search_path FROM CURRENT
+AS $$
+  SELECT s.step_id, s.next_run_at FROM run_steps s
+  WHERE s.status IN ('QUEUED', 'RETRY_WAIT') AND s.next_run_at <= t
+  ORDER BY s.priority DESC, s.next_run_at, s.run_created_at, s.step_id
+  LIMIT n
+  FOR UPDATE OF s SKIP LOCKED
+$$;
+`,
+  },
+  {
+    version: 6,
+    name: "history_without_foreign_keys",
+    sql: `-- 006_history_without_foreign_keys: run_step_attempts and run_events (the history tables, written on every step)
+-- no longer carry foreign keys (docs/storage.md, "What a step writes"). Each key cost a trigger per inserted row
+-- that read the parent row and locked it FOR KEY SHARE: an attempt locked its step and its run, an event its
+-- run, so a step wrote about three row locks to the WAL for checks the kernel already makes (an attempt is
+-- opened by the claim of its locked step row, an event is appended under its run row's lock). \`run prune\`
+-- deletes a run's attempts and events itself, in the transaction that deletes the run (the cascade did it
+-- before). run_steps → runs and run_feedback → runs keep their keys.
+ALTER TABLE run_step_attempts DROP CONSTRAINT IF EXISTS run_step_attempts_step_id_fkey;
+ALTER TABLE run_step_attempts DROP CONSTRAINT IF EXISTS run_step_attempts_run_id_fkey;
+ALTER TABLE run_events DROP CONSTRAINT IF EXISTS run_events_run_id_fkey;
+`,
+  },
 ];

@@ -184,4 +184,25 @@ UPDATE runs SET active_steps = (
 SELECT 1;
 `,
   },
+  {
+    version: 5,
+    name: "claim_in_claim_order",
+    sql: `-- 005_claim_in_claim_order: on PostgreSQL, claimable_steps() makes a claim walk run_steps_claim_idx in claim
+-- order whatever the planner's statistics say. SQLite's planner already walks that index for the claim's ORDER
+-- BY (test/store/claim-plan.test.ts checks it). Nothing to do here; the version keeps both dialects' migration
+-- lists equal.
+SELECT 1;
+`,
+  },
+  {
+    version: 6,
+    name: "history_without_foreign_keys",
+    sql: `-- 006_history_without_foreign_keys: on PostgreSQL, run_step_attempts and run_events drop their foreign keys
+-- (a trigger and a FOR KEY SHARE row lock per inserted row). SQLite keeps them: they are part of the tables,
+-- rebuilding a table needs foreign keys switched off, which SQLite refuses inside the transaction a migration
+-- runs in, and its checks take no row locks; its cascade still deletes a pruned run's attempts and events.
+-- Nothing to do here; the version keeps both dialects' migration lists equal.
+SELECT 1;
+`,
+  },
 ];
