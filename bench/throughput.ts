@@ -1,5 +1,5 @@
 // Step throughput: R runs × A instant `sim` agents, submitted CREATED, worked by one in-process worker
-// (startWorker, concurrency 64), in two modes: "queued" (every run kicked off first, like the peers'
+// (startWorker at a given concurrency), in two modes: "queued" (every run kicked off first, like the peers'
 // pre-enqueued jobs; steps/s from the worker's start to the last RUN_FINALIZED) and "live" (kicked off by 16
 // concurrent callers while the worker runs; from the first kickoff). Also counts the statements sent per
 // completed step and times the claim query.
@@ -91,6 +91,8 @@ export interface ThroughputResult {
    * first kickoff.
    */
   mode: "queued" | "live";
+  /** The worker's concurrency: how many steps it holds leased at once (runs saved before it was swept: 64). */
+  concurrency: number;
   runs: number;
   steps: number;
   seconds: number;
@@ -191,6 +193,7 @@ export async function stepThroughput(
   return {
     kind,
     mode: opts.mode,
+    concurrency: opts.concurrency,
     runs: opts.runs,
     steps,
     seconds,
