@@ -227,15 +227,29 @@ $$;
     version: 6,
     name: "history_without_foreign_keys",
     sql: `-- 006_history_without_foreign_keys: run_step_attempts and run_events (the history tables, written on every step)
--- no longer carry foreign keys (docs/storage.md, "What a step writes"). Each key cost a trigger per inserted row
--- that read the parent row and locked it FOR KEY SHARE: an attempt locked its step and its run, an event its
--- run, so a step wrote about three row locks to the WAL for checks the kernel already makes (an attempt is
--- opened by the claim of its locked step row, an event is appended under its run row's lock). \`run prune\`
+-- no longer carry foreign keys (docs/storage.md, "History without foreign keys"). Each key cost a trigger per
+-- inserted row that looked the parent row up and locked it FOR KEY SHARE (a step: four, for its attempt's step
+-- and run and its two events' run; about 5 µs of server time each, measured), for checks the kernel already
+-- makes: an attempt is opened by the claim of its locked step row, an event is appended under its run row's
+-- lock. \`run prune\`
 -- deletes a run's attempts and events itself, in the transaction that deletes the run (the cascade did it
 -- before). run_steps → runs and run_feedback → runs keep their keys.
 ALTER TABLE run_step_attempts DROP CONSTRAINT IF EXISTS run_step_attempts_step_id_fkey;
 ALTER TABLE run_step_attempts DROP CONSTRAINT IF EXISTS run_step_attempts_run_id_fkey;
 ALTER TABLE run_events DROP CONSTRAINT IF EXISTS run_events_run_id_fkey;
+`,
+  },
+  {
+    version: 7,
+    name: "events_keyed_by_run_seq",
+    sql: `-- 007_events_keyed_by_run_seq: run_events is keyed by (run_id, seq), the key every reader uses (\`run events
+-- --after\`, followers, the API, SSE); \`id\` keeps its global sequence values but no index of its own. No query
+-- reads events by id, and its primary-key index took an entry for every event, two per step (docs/storage.md,
+-- "What a step writes"). The primary key's index is built here: on a large run_events this holds writes to the
+-- table until it is built (docs/operations.md, "Upgrades").
+ALTER TABLE run_events DROP CONSTRAINT IF EXISTS run_events_pkey;
+ALTER TABLE run_events DROP CONSTRAINT IF EXISTS run_events_run_seq_key;
+ALTER TABLE run_events ADD CONSTRAINT run_events_pkey PRIMARY KEY (run_id, seq);
 `,
   },
 ];
